@@ -1,0 +1,1 @@
+"""Fixtures shared by the Project_01 tests."""

@@ -1,0 +1,1 @@
+"""Fixtures shared by the Project_02 tests."""
