@@ -1,0 +1,55 @@
+"""Turn run results into the human table or JSON printed on stdout (pure: returns strings)."""
+import json
+from typing import Any
+
+import pandas as pd
+
+METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
+
+
+def training_table(result: dict[str, Any]) -> str:
+    """Return the readable summary of a training run (see README for the layout)."""
+    cv_info = result["cross_validation"]
+    split = result["split"]
+    if result["mode"] == "tuned":
+        title = (f"KNN tuned by {cv_info['folds']}-fold grid search over "
+                 f"{cv_info['candidates']} candidates")
+    else:
+        title = "KNN with default settings"
+    params = " ".join(f"{key.split('__')[-1]}={value}" for key, value in result["params"].items())
+    lines = [
+        title,
+        f"data:    {result['data']['path']} ({result['data']['rows']} rows; train "
+        f"{split['train_rows']}, test {split['test_rows']}, seed {split['seed']})",
+        f"params:  {params}",
+        f"CV accuracy on the training split ({cv_info['folds']} folds): "
+        f"{cv_info['mean']:.4f} ± {cv_info['std']:.4f}",
+        "",
+        f"{'test metric':<12}{'KNN':>8}{'majority baseline':>20}",
+    ]
+    for name in METRIC_NAMES:
+        lines.append(f"{name:<12}{result['test'][name]:>8.4f}{result['baseline'][name]:>20.4f}")
+    lines.append(f"{'confusion':<12}{_matrix(result['test']['confusion_matrix']):>8}"
+                 f"{_matrix(result['baseline']['confusion_matrix']):>20}")
+    lines.append("(confusion matrix = TN FP / FN TP on the test split)")
+    for name, path in result.get("artifacts", {}).items():
+        if isinstance(path, list):
+            lines.extend(f"{name}: {item}" for item in path)
+        else:
+            lines.append(f"{name}: {path}")
+    return "\n".join(lines)
+
+
+def _matrix(matrix: list[list[int]]) -> str:
+    """Format ``[[TN, FP], [FN, TP]]`` compactly as ``TN FP / FN TP``."""
+    return " / ".join(" ".join(str(count) for count in row) for row in matrix)
+
+
+def predictions_table(predictions: pd.DataFrame) -> str:
+    """Return the predictions as a fixed-width table, one patient per line."""
+    return predictions.to_string(index=False, float_format=lambda value: f"{value:.4f}")
+
+
+def to_json(payload: Any) -> str:
+    """Return ``payload`` as indented JSON text."""
+    return json.dumps(payload, indent=2)
