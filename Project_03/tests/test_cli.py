@@ -1,28 +1,212 @@
 """Command-line behaviour of heart_disease.py."""
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import pytest
 
 from heart_disease import main
+from heart_disease_knn import model
 
 SCRIPT = Path(__file__).resolve().parents[1] / "heart_disease.py"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SUMMARY_KEYS = {"mode", "data", "split", "params", "cross_validation", "test", "baseline",
+                "artifacts"}
+METRIC_KEYS = {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"}
+
+
+def _train(sample_csv: Path, output_dir: Path, *extra: str) -> list[str]:
+    return ["--data", str(sample_csv), "--output-dir", str(output_dir), "--cv", "3", *extra]
 
 
 def test_help_exits_zero_and_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
-    """``--help`` prints the usage with every option and exits 0."""
+    """``--help`` prints every option, the defaults and the data rules, and exits 0."""
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
-    assert "--log-level" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for option in ("--data", "--test-size", "--tune", "--cv", "--seed", "--n-jobs",
+                   "--output-dir", "--plots", "--format", "--log-level", "predict"):
+        assert option in out
+    assert "default: 0.2" in out and "Cholesterol 50..700 mg/dl" in out
 
 
-def test_unknown_option_exits_two() -> None:
-    """argparse rejects an unknown option with exit code 2."""
+def test_predict_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """``predict --help`` documents --model, --input and --output."""
     with pytest.raises(SystemExit) as exit_info:
-        main(["--no-such-option"])
+        main(["predict", "--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--model" in out and "--input" in out and "--output" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["--no-such-option"],
+    ["--test-size", "1.5"],
+    ["--test-size", "0"],
+    ["--test-size", "1"],
+    ["--test-size", "half"],
+    ["--cv", "1"],
+    ["--n-jobs", "0"],
+    ["--format", "xml"],
+    ["--tune", "False"],
+    ["predict", "--input", "x.csv"],
+], ids=" ".join)
+def test_bad_arguments_exit_two(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse rejects bad values with exit code 2; --tune takes no value."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
     assert exit_info.value.code == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_default_run_prints_table_and_writes_artifacts(
+        sample_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Default training prints the metrics table and saves model, metadata and metrics."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir)) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("KNN with default settings")
+    assert "majority baseline" in captured.out and "roc_auc" in captured.out
+    assert "INFO" in captured.err and "INFO" not in captured.out
+    assert sorted(path.name for path in output_dir.iterdir()) == [
+        "metrics.json", "model.joblib", "model.json"]
+    metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["mode"] == "default"
+    assert metrics["split"] == {"test_size": 0.2, "seed": 42, "train_rows": 64, "test_rows": 17}
+
+
+def test_json_output_has_documented_keys(sample_csv: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """``--format json`` prints one valid JSON document matching metrics.json."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir, "--format", "json")) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert set(summary) == SUMMARY_KEYS
+    assert set(summary["test"]) == METRIC_KEYS
+    assert set(summary["baseline"]) == METRIC_KEYS | {"majority_class"}
+    assert summary["test"]["confusion_matrix"][0][0] + summary["test"]["confusion_matrix"][0][1]\
+        + summary["test"]["confusion_matrix"][1][0] + summary["test"]["confusion_matrix"][1][1]\
+        == summary["split"]["test_rows"]
+    saved = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert saved == {key: value for key, value in summary.items() if key != "artifacts"}
+
+
+def test_same_seed_same_metrics(sample_csv: Path, tmp_path: Path) -> None:
+    """Two runs with one seed write identical metrics."""
+    for name in ("a", "b"):
+        assert main(_train(sample_csv, tmp_path / name, "--seed", "5")) == 0
+    first, second = (json.loads((tmp_path / name / "metrics.json").read_text(encoding="utf-8"))
+                     for name in ("a", "b"))
+    assert first == second
+
+
+def test_tune_is_a_flag_and_reports_best_params_and_test_metrics(
+        sample_csv: Path, tmp_path: Path, small_grid: dict[str, list[Any]],
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--tune`` grid-searches (a small grid here) and reports the tuned test metrics."""
+    monkeypatch.setattr(model, "PARAM_GRID", small_grid)
+    assert main(_train(sample_csv, tmp_path / "run", "--tune", "--format", "json")) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["mode"] == "tuned"
+    assert summary["cross_validation"]["candidates"] == 4
+    assert summary["params"]["classifier__n_neighbors"] in (3, 7)
+    assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+
+
+def test_plots_are_written_as_png(sample_csv: Path, tmp_path: Path) -> None:
+    """``--plots`` writes the four figures."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir, "--plots", "--log-level", "WARNING")) == 0
+    pngs = sorted((output_dir / "plots").iterdir())
+    assert [png.name for png in pngs] == ["categories_by_class.png", "class_balance.png",
+                                          "confusion_matrix.png", "roc_curve.png"]
+    assert all(png.read_bytes().startswith(PNG_SIGNATURE) for png in pngs)
+
+
+def test_bundled_data_default_run_known_answer(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The bundled data with seed 42 give the figures documented in the README."""
+    assert main(["--output-dir", str(tmp_path), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["data"]["rows"] == 918
+    assert summary["test"]["accuracy"] == pytest.approx(0.8804, abs=1e-4)
+    assert summary["test"]["confusion_matrix"] == [[67, 15], [7, 95]]
+    assert summary["baseline"]["accuracy"] == pytest.approx(102 / 184)
+
+
+def test_predict_round_trips_a_saved_model(trained_dir: Path, sample_csv: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """predict writes one probability and label per input row, matching the model."""
+    output = tmp_path / "scored.csv"
+    assert main(["predict", "--model", str(trained_dir / "model.joblib"),
+                 "--input", str(sample_csv), "--output", str(output)]) == 0
+    scored = pd.read_csv(output)
+    original = pd.read_csv(sample_csv)
+    assert len(scored) == len(original)
+    assert scored["predicted"].isin([0, 1]).all()
+    assert scored["probability"].between(0, 1).all()
+    assert ((scored["probability"] > 0.5) <= (scored["predicted"] == 1)).all()
+    pd.testing.assert_series_equal(scored["Age"], original["Age"].astype(float))
+    table = capsys.readouterr().out
+    assert table.splitlines()[0].split()[0] == "line"
+    assert len(table.splitlines()) == len(original) + 1
+
+
+def test_predict_without_target_in_json(trained_dir: Path, sample_csv: Path,
+                                        write_file: Any,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """The target column is optional; extra columns come back with the predictions."""
+    frame = pd.read_csv(sample_csv).drop(columns="HeartDisease").head(3)
+    frame.insert(0, "patient_id", ["a", "b", "c"])
+    path = write_file("new.csv", frame.to_csv(index=False))
+    assert main(["predict", "--model", str(trained_dir / "model.joblib"), "--input", str(path),
+                 "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [record["patient_id"] for record in records] == ["a", "b", "c"]
+    assert [record["line"] for record in records] == [2, 3, 4]
+    assert all(set(record) >= {"probability", "predicted"} for record in records)
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    ("delete", "model file not found"),
+    ("truncate", "corrupt or replaced model file"),
+    ("old_version", "saved with scikit-learn 1.0.0"),
+])
+def test_predict_refuses_unusable_models(damage: str, fragment: str, model_copy: Path,
+                                         sample_csv: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """Missing, corrupt and incompatible models give exit 1 and one error line."""
+    if damage == "delete":
+        model_copy.unlink()
+    elif damage == "truncate":
+        model_copy.write_bytes(model_copy.read_bytes()[:100])
+    else:
+        meta_path = model_copy.with_suffix(".json")
+        metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+        metadata["libraries"]["scikit-learn"] = "1.0.0"
+        meta_path.write_text(json.dumps(metadata), encoding="utf-8")
+    assert main(["predict", "--model", str(model_copy), "--input", str(sample_csv)]) == 1
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("ERROR")]
+    assert len(errors) == 1 and fragment in errors[0]
+    assert "Traceback" not in err
+
+
+def test_predict_applies_the_same_data_checks(trained_dir: Path, write_file: Any,
+                                              replace_cell: Any, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Bad patient data are refused with the training rules; no output file appears."""
+    path = write_file("bad.csv", replace_cell(4, "ST_Slope", "Sideways"))
+    output = tmp_path / "scored.csv"
+    assert main(["predict", "--model", str(trained_dir / "model.joblib"), "--input", str(path),
+                 "--output", str(output)]) == 1
+    assert "column 'ST_Slope' has an unknown value (allowed: Down, Flat, Up): 'Sideways' at " \
+           "line 4" in capsys.readouterr().err
+    assert not output.exists()
 
 
 @pytest.mark.parametrize("cwd", [SCRIPT.parents[1], SCRIPT.parent])
@@ -32,3 +216,14 @@ def test_script_runs_from_any_directory(cwd: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
+
+
+def test_script_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    """As a real process: exit 1, one stderr line, nothing on stdout."""
+    result = subprocess.run([sys.executable, str(SCRIPT), "--data", str(tmp_path / "no.csv"),
+                             "--output-dir", str(tmp_path / "out")],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [f"ERROR __main__: {tmp_path / 'no.csv'}: "
+                                                  "file not found"]
