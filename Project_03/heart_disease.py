@@ -6,6 +6,7 @@ saved model.
 """
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -122,9 +123,10 @@ def _predict(args: argparse.Namespace) -> str:
     if args.output is not None:
         workflow.write_predictions(predictions, args.output)
         logger.info("wrote %d predictions to %s", len(predictions), args.output)
+    shown = workflow.summary_columns(predictions)
     if args.format == "json":
-        return report.to_json(predictions.to_dict(orient="records"))
-    return report.predictions_table(predictions)
+        return report.to_json(shown.to_dict(orient="records"))
+    return report.predictions_table(shown)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,7 +138,13 @@ def main(argv: list[str] | None = None) -> int:
     except HeartDiseaseError as err:
         logger.error("%s", err)
         return 1
-    print(output)
+    try:
+        print(output)
+    except BrokenPipeError:
+        # The reader (e.g. `head`) closed stdout early. Point stdout at /dev/null so the
+        # interpreter's final flush does not raise again (Python docs, "Note on SIGPIPE").
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     return 0
 
 

@@ -1,5 +1,6 @@
 """Turn run results into the human table or JSON printed on stdout (pure: returns strings)."""
 import json
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -19,7 +20,7 @@ def training_table(result: dict[str, Any]) -> str:
     params = " ".join(f"{key.split('__')[-1]}={value}" for key, value in result["params"].items())
     lines = [
         title,
-        f"data:    {result['data']['path']} ({result['data']['rows']} rows; train "
+        f"data:    {shown(result['data']['path'])} ({result['data']['rows']} rows; train "
         f"{split['train_rows']}, test {split['test_rows']}, seed {split['seed']})",
         f"params:  {params}",
         f"CV accuracy on the training split ({cv_info['folds']} folds): "
@@ -34,10 +35,24 @@ def training_table(result: dict[str, Any]) -> str:
     lines.append("(confusion matrix = TN FP / FN TP on the test split)")
     for name, path in result.get("artifacts", {}).items():
         if isinstance(path, list):
-            lines.extend(f"{name}: {item}" for item in path)
+            lines.extend(f"{name}: {shown(item)}" for item in path)
         else:
-            lines.append(f"{name}: {path}")
+            lines.append(f"{name}: {shown(path)}")
     return "\n".join(lines)
+
+
+def shown(path: str, cwd: Path | None = None) -> str:
+    """Return ``path`` relative to the working directory when it lies inside it.
+
+    >>> shown("/repo/Project_03/data/heart.csv", cwd=Path("/repo"))
+    'Project_03/data/heart.csv'
+    >>> shown("/elsewhere/heart.csv", cwd=Path("/repo"))
+    '/elsewhere/heart.csv'
+    """
+    try:
+        return str(Path(path).relative_to(cwd or Path.cwd()))
+    except ValueError:
+        return path
 
 
 def _matrix(matrix: list[list[int]]) -> str:

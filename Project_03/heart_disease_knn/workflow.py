@@ -101,6 +101,17 @@ def run_prediction(model_path: Path, input_path: Path) -> pd.DataFrame:
     return predictions
 
 
+def summary_columns(predictions: pd.DataFrame) -> pd.DataFrame:
+    """Return the columns printed on stdout (the --output CSV keeps every column).
+
+    These are ``line``, columns the model ignores (such as an id), the known
+    ``HeartDisease`` if given, ``probability`` and ``predicted``.
+    """
+    features = set(FEATURES)
+    return predictions.loc[:, [column for column in predictions.columns
+                               if column not in features]]
+
+
 def write_predictions(predictions: pd.DataFrame, output: Path) -> None:
     """Write predictions as CSV (without the ``line`` column), atomically.
 
