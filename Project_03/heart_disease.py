@@ -49,6 +49,17 @@ def at_least_two(text: str) -> int:
     return value
 
 
+def seed_value(text: str) -> int:
+    """argparse type: a random seed numpy accepts (0 to 2**32 - 1)."""
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text}")
+    return value
+
+
 def job_count(text: str) -> int:
     """argparse type: a joblib job count (positive, or -1 for all cores)."""
     try:
@@ -73,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="grid-search the pipeline's hyperparameters with cross-validation")
     parser.add_argument("--cv", type=at_least_two, default=5,
                         help="number of stratified cross-validation folds")
-    parser.add_argument("--seed", type=int, default=42,
+    parser.add_argument("--seed", type=seed_value, default=42,
                         help="seed of the train/test split and of the folds")
     parser.add_argument("--n-jobs", type=job_count, default=1,
                         help="worker processes for cross-validation (-1: all cores); on the "

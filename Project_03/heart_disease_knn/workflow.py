@@ -70,8 +70,12 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
     summary["artifacts"] = {name: str(path) for name, path in written.items()}
     if options.plots:
         y_score = trained.model.predict_proba(split.X_test)[:, 1]
-        pngs = plots.save_all(dataset.frame, split.y_test, y_score, test_metrics,
-                              options.output_dir / "plots")
+        plot_dir = options.output_dir / "plots"
+        try:
+            pngs = plots.save_all(dataset.frame, split.y_test, y_score, test_metrics, plot_dir)
+        except OSError as err:
+            raise ArtifactError(f"cannot write plots to {plot_dir}: {err.strerror or err}") \
+                from err
         summary["artifacts"]["plots"] = [str(path) for path in pngs]
     return summary
 

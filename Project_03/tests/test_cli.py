@@ -51,6 +51,7 @@ def test_predict_help_lists_its_options(capsys: pytest.CaptureFixture[str]) -> N
     ["--test-size", "half"],
     ["--cv", "1"],
     ["--n-jobs", "0"],
+    ["--seed", "-1"],
     ["--format", "xml"],
     ["--tune", "False"],
     ["predict", "--input", "x.csv"],

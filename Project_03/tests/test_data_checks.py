@@ -36,6 +36,8 @@ BAD_CONTENT: list[tuple[str, Callable[[str], str | bytes], str]] = [
      "ChestPainType)"),
     ("ragged.csv", lambda text: text + "1,2,3,4,5,6,7,8,9,10,11,12,13,14\n",
      "ragged.csv: is not a well-formed CSV file"),
+    ("short_row.csv", lambda text: text + "50,M,ASY\n",
+     "short_row.csv: column 'RestingBP' has a blank or missing value '' at line 83"),
 ]
 
 # (CSV line, column, new value, expected message fragment)
