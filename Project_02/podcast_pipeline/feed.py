@@ -41,8 +41,8 @@ NAMESPACES = {
 }
 WEB_SCHEMES = ("http://", "https://")
 _CHANNEL_PATH = ("rss", "channel")
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
+# One pass: a script or style element with its content, or any other tag.
+_MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _SMALL_NUMBER = re.compile(r"\d{1,9}", re.ASCII)
 
 
@@ -409,7 +409,7 @@ def strip_html(text: str | None) -> str | None:
     if text is None:
         return None
     if "<" in text:
-        text = _TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", text))
+        text = _MARKUP.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
     return " ".join(text.split()) or None

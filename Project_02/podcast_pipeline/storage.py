@@ -6,6 +6,7 @@ wipes every column it does not mention), one transaction per feed.
 """
 import hashlib
 import logging
+import operator
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -99,8 +100,7 @@ EPISODE_FIELDS = ("title", "link", "published", "published_raw", "description",
 _UPSERT_EPISODE = f"""
     INSERT INTO episodes (podcast_id, guid, {", ".join(EPISODE_FIELDS)},
                           content_hash, first_seen_at, updated_at)
-    VALUES (:podcast_id, :guid, {", ".join(":" + f for f in EPISODE_FIELDS)},
-            :content_hash, :now, :now)
+    VALUES (?, ?, {", ".join("?" for _ in EPISODE_FIELDS)}, ?, ?, ?)
     ON CONFLICT (podcast_id, guid) DO UPDATE SET
         {", ".join(f"{f} = COALESCE(excluded.{f}, {f})" for f in EPISODE_FIELDS)},
         content_hash = excluded.content_hash,
@@ -176,11 +176,13 @@ def find_podcast(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
         "ORDER BY feed_url = :url DESC LIMIT 1", {"url": url}).fetchone()
 
 
+_EPISODE_VALUES = operator.attrgetter(*EPISODE_FIELDS)
+
+
 def episode_hash(episode: Episode) -> str:
     """Return a short hash of an episode's stored fields, to tell changed items apart."""
-    text = "\x1f".join("" if getattr(episode, f) is None else str(getattr(episode, f))
-                       for f in EPISODE_FIELDS)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+    return hashlib.blake2b(repr(_EPISODE_VALUES(episode)).encode("utf-8"),
+                           digest_size=16).hexdigest()
 
 
 def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | FeedStream, *,
@@ -230,7 +232,7 @@ def _write_episodes(conn: sqlite3.Connection, podcast_id: int,
                                (podcast_id,)).fetchall())
     for batch in batches:
         rows = _changed_rows(batch, stored, podcast_id, now)
-        new = sum(row["guid"] not in stored for row in rows)
+        new = sum(row[1] not in stored for row in rows)
         counts["new"] += new
         counts["updated"] += len(rows) - new
         counts["unchanged"] += len(batch) - len(rows)
@@ -262,15 +264,14 @@ def index_new_episodes(conn: sqlite3.Connection, after_id: int) -> None:
 
 
 def _changed_rows(episodes: list[Episode], stored: dict[str, str], podcast_id: int,
-                  now: str) -> list[dict[str, Any]]:
+                  now: str) -> list[tuple[Any, ...]]:
     """Return upsert parameters for the episodes that are new or whose fields changed."""
     rows = []
     for episode in episodes:
         content_hash = episode_hash(episode)
         if stored.get(episode.guid) != content_hash:
-            row = episode._asdict()
-            row.update(podcast_id=podcast_id, content_hash=content_hash, now=now)
-            rows.append(row)
+            rows.append((podcast_id, episode.guid, *_EPISODE_VALUES(episode),
+                         content_hash, now, now))
     return rows
 
 
