@@ -52,8 +52,18 @@ def sample_feed() -> ModuleType:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident memory of this process so far, in MB.
+
+    Linux's ``VmHWM`` belongs to the process's own address space. ``ru_maxrss`` is not
+    used where VmHWM exists: it survives ``exec``, so a child started by a parent
+    holding a 127 MB feed would report the parent's memory as its own.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def cpu_seconds() -> float:
@@ -157,8 +167,12 @@ def child_resync(url: str, data_dir: str) -> dict[str, Any]:
     """A whole re-sync step (fetch + store) of an already stored feed."""
     pipeline = project_module("pipeline")
     started = time.perf_counter()
-    stored = pipeline.store(Path(data_dir), pipeline.fetch(Path(data_dir), url))
-    return {"seconds": time.perf_counter() - started, "new": stored["new"],
+    fetched = pipeline.fetch(Path(data_dir), url)
+    fetch_seconds = time.perf_counter() - started
+    stored = pipeline.store(Path(data_dir), fetched)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "fetch_seconds": fetch_seconds,
+            "store_seconds": seconds - fetch_seconds, "new": stored["new"],
             "updated": stored["updated"], "not_modified": stored["not_modified"],
             "peak_mb": peak_rss_mb()}
 
@@ -300,6 +314,8 @@ def print_report(feed: dict[str, Any], downloads: dict[int, dict[str, Any]],
              f"{run['seconds']:.2f} s", "",
              "" if key == "resync_one_changed" else goal(GOALS["resync_s"], "s",
                                                          run["seconds"]))
+        line(f"  of which fetch / store (peak {run['peak_mb']:.0f} MB)",
+             "", f"{run['fetch_seconds']:.2f} s", "", f"{run['store_seconds']:.2f} s")
     line(f"4 downloads x {audio_mb:g} MB at {rate_mb:g} MB/s, 1 vs 4 workers",
          f"{seq:.2f} s", f"{par:.2f} s", f"{seq / par:.1f}x",
          goal(GOALS["parallel_s"], "s", par))
