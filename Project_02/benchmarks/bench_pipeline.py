@@ -284,7 +284,7 @@ def print_report(feed: dict[str, Any], downloads: dict[int, dict[str, Any]],
     seq, par = downloads[1]["seconds"], downloads[4]["seconds"]
 
     def line(label: str, baseline: str, value: str, ratio: str = "", goal: str = "") -> None:
-        print(f"| {label:<50} | {baseline:>9} | {value:>9} | {ratio:>6} | {goal:<16} |")
+        print(f"| {label:<50} | {baseline:>9} | {value:>13} | {ratio:>6} | {goal:<16} |")
 
     def goal(limit: float, unit: str, value: float) -> str:
         return f"<= {limit:g} {unit} " + ("met" if value <= limit else "MISSED")
@@ -292,7 +292,7 @@ def print_report(feed: dict[str, Any], downloads: dict[int, dict[str, Any]],
     print(f"\nfeed: {feed['items']:,} items, {feed['feed_mb']:.1f} MB; load average "
           f"{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; min of the repeats\n")
     line("measure", "baseline", "ours", "ratio", "goal")
-    print(f"|{'-' * 52}|{'-' * 11}|{'-' * 11}|{'-' * 8}|{'-' * 18}|")
+    print(f"|{'-' * 52}|{'-' * 11}|{'-' * 15}|{'-' * 8}|{'-' * 18}|")
     line("parse (base) vs parse + store (ours), wall", f"{base['seconds']:.2f} s",
          f"{ours['seconds']:.2f} s", f"{base['seconds'] / ours['seconds']:.2f}x",
          goal(GOALS["parse_store_s"], "s", ours["seconds"]))
@@ -314,8 +314,8 @@ def print_report(feed: dict[str, Any], downloads: dict[int, dict[str, Any]],
              f"{run['seconds']:.2f} s", "",
              "" if key == "resync_one_changed" else goal(GOALS["resync_s"], "s",
                                                          run["seconds"]))
-        line(f"  of which fetch / store (peak {run['peak_mb']:.0f} MB)",
-             "", f"{run['fetch_seconds']:.2f} s", "", f"{run['store_seconds']:.2f} s")
+        line(f"  fetch + store (peak RSS {run['peak_mb']:.0f} MB)", "",
+             f"{run['fetch_seconds']:.2f} + {run['store_seconds']:.2f} s")
     line(f"4 downloads x {audio_mb:g} MB at {rate_mb:g} MB/s, 1 vs 4 workers",
          f"{seq:.2f} s", f"{par:.2f} s", f"{seq / par:.1f}x",
          goal(GOALS["parallel_s"], "s", par))
