@@ -163,3 +163,21 @@ def test_data_dir_comes_from_the_environment(server, tmp_path: Path, monkeypatch
     monkeypatch.setenv("PODCAST_DATA_DIR", str(tmp_path / "from-env"))
     assert main(["--feed-url", server.url("/one.xml"), "--no-download"]) == 0
     assert (tmp_path / "from-env" / "podcasts.db").exists()
+
+
+def test_max_downloads_zero_means_no_limit(server, tmp_path: Path, capsys) -> None:
+    """``--max-downloads 0`` downloads every pending episode; ``--keep`` then prunes."""
+    items = "".join(f'<item><title>E{n}</title><guid>{n}</guid><pubDate>Mon, 0{n} Jan 2024 '
+                    f'00:00:00 GMT</pubDate><enclosure url="{server.url(f"/{n}.mp3")}" '
+                    'type="audio/mpeg"/></item>' for n in range(1, 5))
+    server.add("/f.xml", f"<rss><channel><title>Four</title>{items}</channel></rss>".encode())
+    for n in range(1, 5):
+        server.add(f"/{n}.mp3", AUDIO + bytes([n]), content_type="audio/mpeg")
+    data_dir = tmp_path / "d"
+    assert main(["--data-dir", str(data_dir), "--feed-url", server.url("/f.xml"),
+                 "--max-downloads", "0", "--workers", "2"]) == 0
+    assert "audio: 4 downloaded" in capsys.readouterr().out
+    assert main(["--data-dir", str(data_dir), "--feed-url", server.url("/f.xml"),
+                 "--keep", "1"]) == 0
+    assert "audio: 0 downloaded (0.0 MB), 0 failed, 3 deleted" in capsys.readouterr().out
+    assert [p.name[:3] for p in (data_dir / "audio").rglob("*.mp3")] == ["e4-"]
