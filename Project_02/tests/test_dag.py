@@ -5,12 +5,9 @@ in its own virtual environment and sets, before Airflow is imported, a fresh
 ``AIRFLOW_HOME`` (migrated with ``airflow db migrate``), ``AIRFLOW__CORE__DAGS_FOLDER``
 = Project_02/dags and ``PYTHONPATH`` = Project_02.
 """
-import http.server
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -22,63 +19,22 @@ pytestmark = pytest.mark.airflow
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 AUDIO = {"/audio/one.mp3": b"ID3" + b"\x01" * 3000, "/audio/two.mp3": b"ID3" + b"\x02" * 5000}
-FEED_TEMPLATE = """<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">
-<channel>
+FEED = """<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel>
   <title>Airflow Test Show</title>
-  <link>https://example.com/show</link>
   <description>A feed served from 127.0.0.1 for the DAG test.</description>
   <item>
     <guid>episode-two</guid><title>Episode two</title>
     <pubDate>Tue, 02 Jan 2024 06:00:00 GMT</pubDate>
-    <description>The second episode.</description>
     <enclosure url="{base}/audio/two.mp3" type="audio/mpeg" length="5003"/>
   </item>
   <item>
     <guid>episode-one</guid><title>Episode one</title>
     <pubDate>Mon, 01 Jan 2024 06:00:00 GMT</pubDate>
-    <description>The first episode.</description>
     <enclosure url="{base}/audio/one.mp3" type="audio/mpeg" length="3003"/>
   </item>
-</channel>
-</rss>
+</channel></rss>
 """
-
-
-class _FeedHandler(http.server.BaseHTTPRequestHandler):
-    """Serve the test feed at ``/feed.xml`` and the audio files in ``AUDIO``."""
-
-    def do_GET(self) -> None:  # pylint: disable=invalid-name  # http.server calls this name
-        """Answer one GET with the feed, an audio file, or 404."""
-        if self.path == "/feed.xml":
-            base = f"http://127.0.0.1:{self.server.server_address[1]}"
-            body, content_type = FEED_TEMPLATE.format(base=base).encode(), "application/rss+xml"
-        elif self.path in AUDIO:
-            body, content_type = AUDIO[self.path], "audio/mpeg"
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # pylint: disable=redefined-builtin
-        """Keep the test output quiet."""
-
-
-@contextmanager
-def serve_feed() -> Iterator[str]:
-    """Serve ``_FeedHandler`` on 127.0.0.1; yield the feed's URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _FeedHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def load_dag():
@@ -119,17 +75,19 @@ def test_task_graph_has_the_pipeline_steps_in_order() -> None:
     assert dag.get_task("fetch").is_mapped and dag.get_task("store").is_mapped
 
 
-def test_dag_run_stores_episodes_and_downloads_audio(tmp_path: Path) -> None:
+def test_dag_run_stores_episodes_and_downloads_audio(server, tmp_path: Path) -> None:
     """A whole ``dag.test()`` run against a local feed fills the database and the disk."""
     assert Path(airflow_configuration.conf.get("core", "dags_folder")).resolve() == DAGS_FOLDER, (
         "run through .ci/stage-airflow.sh (AIRFLOW__CORE__DAGS_FOLDER=Project_02/dags)")
+    server.add("/feed.xml", FEED.format(base=server.base_url).encode())
+    for path, body in AUDIO.items():
+        server.add(path, body, content_type="audio/mpeg")
     data_dir = tmp_path / "podcasts"
     variables = tmp_path / "variables.json"
-    dag = load_dag()
-    with serve_feed() as feed_url:
-        variables.write_text(json.dumps({"podcast_data_dir": str(data_dir),
-                                         "podcast_feed_urls": json.dumps([feed_url])}))
-        dag_run = dag.test(variable_file_path=str(variables))
+    variables.write_text(json.dumps({"podcast_data_dir": str(data_dir),
+                                     "podcast_feed_urls": server.url("/feed.xml")}))
+
+    dag_run = load_dag().test(variable_file_path=str(variables))
 
     states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
     assert states == {("prepare", -1): "success", ("feed_urls", -1): "success",
@@ -138,7 +96,11 @@ def test_dag_run_stores_episodes_and_downloads_audio(tmp_path: Path) -> None:
     assert dag_run.state == "success"
     with closing(sqlite3.connect(data_dir / "podcasts.db")) as conn:
         titles = sorted(row[0] for row in conn.execute("SELECT title FROM episodes"))
+        done = conn.execute("SELECT path, bytes FROM downloads WHERE status = 'done' "
+                            "ORDER BY bytes").fetchall()
     assert titles == ["Episode one", "Episode two"]
-    audio_files = sorted((path.read_bytes() for path in (data_dir / "audio").rglob("*")
-                          if path.is_file()), key=len)
-    assert audio_files == [AUDIO["/audio/one.mp3"], AUDIO["/audio/two.mp3"]]
+    assert [size for _, size in done] == [len(AUDIO["/audio/one.mp3"]),
+                                          len(AUDIO["/audio/two.mp3"])]
+    assert [(data_dir / path).read_bytes() for path, _ in done] == [AUDIO["/audio/one.mp3"],
+                                                                    AUDIO["/audio/two.mp3"]]
+    assert not list(data_dir.rglob("*.part"))
