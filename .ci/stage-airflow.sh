@@ -36,7 +36,7 @@ echo "airflow db migrate: $(elapsed "$start")"
 # later -m wins). A run where every test was skipped proves nothing: fail it.
 start=$(date +%s)
 report="$work_dir/airflow-pytest.txt"
-pytest -m airflow -rs Project_02/tests/test_dag.py | tee "$report"
+pytest -m airflow -rs --durations=3 Project_02/tests/test_dag.py | tee "$report"
 echo "airflow tests: $(elapsed "$start")"
 if ! grep -Eq '[0-9]+ passed' "$report" || grep -Eq '[0-9]+ skipped' "$report"; then
     echo "stage-airflow: the Airflow tests did not all run" >&2

@@ -24,6 +24,7 @@ from airflow.sdk import Variable, chain, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from podcast_pipeline import pipeline, settings
+from podcast_pipeline.run_lock import RunLock
 
 FEED_URLS_VARIABLE = "podcast_feed_urls"
 DATA_DIR_VARIABLE = "podcast_data_dir"
@@ -99,8 +100,13 @@ def podcast_summary():
     # its failed task still marks the run as failed.
     @task(trigger_rule="all_done")
     def download(data_dir: str) -> dict:
-        """Download the audio of every stored episode not yet on disk."""
-        return pipeline.download(Path(data_dir))
+        """Download the audio of every stored episode not yet on disk.
+
+        Holds the data folder's run lock, so a CLI run downloading into the same
+        folder makes this task fail and retry later instead of fetching twice.
+        """
+        with RunLock(Path(data_dir)):
+            return pipeline.download(Path(data_dir))
 
     @task
     def transcribe(data_dir: str) -> dict:
