@@ -199,7 +199,7 @@ class _FeedBuilder:
 
 def _describe_root(names: tuple[str, ...]) -> str:
     root = names[0] if names else ""
-    if root.endswith("feed") and "Atom" in root:
+    if root == "atom:feed":
         return "it is an Atom feed"
     if root.lower() == "html" or root.endswith(":html"):
         return "it is an HTML page"

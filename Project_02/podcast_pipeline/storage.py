@@ -283,11 +283,11 @@ def pending_downloads(conn: sqlite3.Connection, *, podcast_ids: Iterable[int] | 
                    ROW_NUMBER() OVER (PARTITION BY e.podcast_id
                                       ORDER BY e.published DESC, e.id DESC) AS recency
             FROM episodes e JOIN podcasts p ON p.id = e.podcast_id
+            WHERE e.enclosure_url LIKE 'http://%' OR e.enclosure_url LIKE 'https://%'
         )
         SELECT r.*, d.attempts AS attempts FROM ranked r
         LEFT JOIN downloads d ON d.episode_id = r.id
         WHERE (d.status IS NULL OR d.status = 'failed')
-          AND (r.enclosure_url LIKE 'http://%' OR r.enclosure_url LIKE 'https://%')
           AND (:per_podcast IS NULL OR r.recency <= :per_podcast)
     """
     params: dict[str, Any] = {"per_podcast": newest_per_podcast}
