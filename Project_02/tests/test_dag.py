@@ -14,6 +14,7 @@ import pytest
 
 airflow_configuration = pytest.importorskip("airflow.configuration")
 airflow_dagbag = pytest.importorskip("airflow.dag_processing.dagbag")
+dag_module = pytest.importorskip("dags.podcast_summary_dag")
 
 pytestmark = pytest.mark.airflow
 
@@ -73,6 +74,17 @@ def test_task_graph_has_the_pipeline_steps_in_order() -> None:
         "transcribe": ["download", "prepare"],
     }
     assert dag.get_task("fetch").is_mapped and dag.get_task("store").is_mapped
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('["http://a.test/feed", " http://b.test/rss "]', ["http://a.test/feed", "http://b.test/rss"]),
+    ("http://a.test/feed\n\n# paused: http://old.test\n  http://b.test/rss\n",
+     ["http://a.test/feed", "http://b.test/rss"]),
+    ("   ", []),
+])
+def test_feed_urls_variable_takes_a_json_list_or_lines(text: str, expected: list[str]) -> None:
+    """``podcast_feed_urls`` may be a JSON list or one URL a line (``#`` comments)."""
+    assert dag_module.parse_feed_urls(text) == expected
 
 
 def test_dag_run_stores_episodes_and_downloads_audio(server, tmp_path: Path) -> None:
