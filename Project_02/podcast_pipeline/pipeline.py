@@ -22,7 +22,7 @@ import requests
 from podcast_pipeline import PodcastError, storage
 from podcast_pipeline.download import (DownloadError, DownloadResult, download_episode,
                                        podcast_folder, safe_filename)
-from podcast_pipeline.feed import FeedParseError, parse_feed_file
+from podcast_pipeline.feed import FeedParseError, FeedStream
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
@@ -126,18 +126,21 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
                     "skipped": 0, "not_modified": True}
         if not fetched.get("staged_path"):
             raise FeedParseError(f"{feed_url}: nothing was fetched to store")
+        stream = FeedStream(Path(fetched["staged_path"]), fetched["fetched_url"])
         try:
-            parsed = parse_feed_file(Path(fetched["staged_path"]), fetched["fetched_url"])
+            summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
+                                        last_modified=fetched["last_modified"],
+                                        feed_sha256=fetched["sha256"],
+                                        current_url=fetched["moved_to"])
         except FeedParseError:
             _remove_staged(fetched)
             raise
-        moved_to = parsed.new_feed_url or fetched["moved_to"]
-        if moved_to and moved_to != fetched["fetched_url"]:
-            logger.warning("%s has moved permanently to %s; next runs will fetch it there",
-                           fetched["fetched_url"], moved_to)
-        summary = storage.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
-                                    last_modified=fetched["last_modified"],
-                                    feed_sha256=fetched["sha256"], current_url=moved_to)
+    parsed = stream.result
+    assert parsed is not None  # set once the stream was read to the end
+    moved_to = summary.pop("current_url")
+    if moved_to and moved_to != fetched["fetched_url"]:
+        logger.warning("%s has moved permanently to %s; next runs will fetch it there",
+                       fetched["fetched_url"], moved_to)
     _remove_staged(fetched)
     logger.info("%s: %d new, %d updated, %d unchanged episodes", feed_url, summary["new"],
                 summary["updated"], summary["unchanged"])

@@ -3,7 +3,8 @@ from collections.abc import Callable
 
 import pytest
 
-from podcast_pipeline.feed import (FeedParseError, parse_duration, parse_feed, parse_published,
+from podcast_pipeline.feed import (FeedParseError, FeedStream, parse_duration, parse_feed,
+                                   parse_published,
                                    strip_html)
 
 URL = "http://podcast.test/feed.xml"
@@ -159,3 +160,46 @@ def test_parse_published(raw: str | None, iso: str | None) -> None:
 def test_strip_html_keeps_escaped_markup_as_text() -> None:
     """Doubly escaped markup is shown as text, not interpreted."""
     assert strip_html("&lt;b&gt;bold&lt;/b&gt; &amp; <i>it</i>") == "<b>bold</b> & it"
+
+
+def test_other_prefixes_for_known_namespaces_are_understood() -> None:
+    """A feed binding the iTunes namespace to ``it:`` still gives durations."""
+    xml = (b'<rss xmlns:it="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel>'
+           b'<title>T</title><it:new-feed-url>http://n.test/f</it:new-feed-url>'
+           b'<item><guid>1</guid><it:duration>90</it:duration></item></channel></rss>')
+    parsed = parse_feed(xml, URL)
+    assert parsed.episodes[0].duration_seconds == 90
+    assert parsed.new_feed_url == "http://n.test/f"
+
+
+def test_feed_stream_hands_over_batches_then_the_result(tmp_path, feed_bytes: Loader) -> None:
+    """FeedStream yields episodes in batches, in order, then exposes the channel facts."""
+    path = tmp_path / "feed.xml"
+    path.write_bytes(feed_bytes("duplicate_guids.xml"))
+    stream = FeedStream(path, URL, batch_size=1)
+    assert [[e.guid for e in batch] for batch in stream.batches()] == [["dup"], ["unique"]]
+    assert stream.result.podcast.title == "Duplicates" and stream.result.duplicates == 1
+
+
+def test_feed_stream_raises_parse_errors_after_earlier_batches(tmp_path) -> None:
+    """A document broken after some items yields those, then raises FeedParseError."""
+    items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(10))
+    path = tmp_path / "feed.xml"
+    path.write_bytes(b"<rss><channel><title>T</title>" + items + b"<item><guid>")
+    seen = []
+    with pytest.raises(FeedParseError, match="not well-formed"):
+        for batch in FeedStream(path, URL, batch_size=4).batches():
+            seen.extend(batch)
+    assert len(seen) == 8
+
+
+def test_feed_stream_stops_when_the_reader_stops(tmp_path) -> None:
+    """Leaving the loop early ends the parser thread instead of leaving it blocked."""
+    items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(5000))
+    path = tmp_path / "feed.xml"
+    path.write_bytes(b"<rss><channel>" + items + b"</channel></rss>")
+    stream = FeedStream(path, URL, batch_size=10)
+    batches = stream.batches()
+    assert len(next(batches)) == 10
+    batches.close()  # runs the generator's finally: cancel + join
+    assert stream.result is None

@@ -260,3 +260,15 @@ def test_steps_return_json_able_summaries(server, session, tmp_path: Path) -> No
     downloaded = pipeline.download(tmp_path, session=session, workers=2)
     assert (stored["new"], downloaded["downloaded"]) == (1, 1)
     json.dumps([fetched, stored, downloaded])
+
+
+def test_a_feed_broken_midway_stores_nothing(server, session, tmp_path: Path) -> None:
+    """Items before the break were already written in the transaction: all rolled back."""
+    items = b"".join(b"<item><title>t</title><guid>%d</guid></item>" % n for n in range(5000))
+    server.add("/feed.xml", b"<rss><channel><title>Big</title>" + items + b"<item><gu")
+    summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
+                            downloads=None)
+    assert "not well-formed" in summary["failed_feeds"][0]["error"]
+    assert rows(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
+    assert rows(tmp_path, "SELECT COUNT(*) FROM podcasts") == [(0,)]
+    assert rows(tmp_path, "PRAGMA integrity_check") == [("ok",)]
