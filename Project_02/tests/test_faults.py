@@ -123,7 +123,7 @@ def test_sigkill_while_downloading_keeps_the_part_and_resumes(server, tmp_path: 
 
 def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) -> None:
     """Killed inside the feed's transaction: no episode (and no podcast) half-stored."""
-    count = 5000
+    count = 8000
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(count)]
     server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 20))
     wal = tmp_path / "podcasts.db-wal"
@@ -142,7 +142,7 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
     assert query(tmp_path, "SELECT COUNT(*), COUNT(DISTINCT guid) FROM episodes") == [
         (count, count)]
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes_fts WHERE episodes_fts MATCH "
-                           "'g4999'") == [(1,)]
+                           "'g7999'") == [(1,)]
     assert not list((tmp_path / "feeds").iterdir())  # the killed run's staged feed is gone
 
 
