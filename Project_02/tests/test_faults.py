@@ -279,14 +279,18 @@ def test_second_run_on_the_same_folder_exits_with_a_clear_message(server,
     """While one run downloads, another on the same folder stops at once (exit 1, one
     line); every file is fetched exactly once and nothing is corrupted."""
     audio = {f"e{n}": audio_bytes(512 * KIB, seed=n) for n in range(3)}
-    for guid, body in audio.items():
-        server.add(f"/a/{guid}.mp3", body, content_type="audio/mpeg", chunk_delay=0.25)
+    # 1 s per 64 KiB keeps the first run downloading until the second has finished.
+    routes = [server.add(f"/a/{guid}.mp3", body, content_type="audio/mpeg", chunk_delay=1.0)
+              for guid, body in audio.items()]
     server.add("/feed.xml", feed_xml([(guid, server.url(f"/a/{guid}.mp3")) for guid in audio]))
     args = ("--feed-url", server.url("/feed.xml"))
     with subprocess.Popen(cli(tmp_path, *args)) as first:
         wait_for(lambda: bool(part_files(tmp_path)), first)
         second = subprocess.run(cli(tmp_path, *args), capture_output=True, text=True,
                                 timeout=60, check=False)
+        assert first.poll() is None, "the first run ended before the second one started"
+        for route in routes:
+            route.chunk_delay = 0.0
         assert first.wait(timeout=60) == 0
 
     assert second.returncode == 1
