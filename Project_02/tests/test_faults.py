@@ -103,7 +103,7 @@ def downloaded(data_dir: Path) -> dict[str, bytes]:
 def test_sigkill_while_downloading_keeps_the_part_and_resumes(server, tmp_path: Path) -> None:
     """Killed mid-download: nothing marked done; the rerun resumes with a Range request."""
     audio = audio_bytes(1024 * KIB)
-    route = server.add("/a/slow.mp3", audio, content_type="audio/mpeg", chunk_delay=0.05)
+    route = server.add("/a/slow.mp3", audio, content_type="audio/mpeg", chunk_delay=0.2)
     server.add("/feed.xml", feed_xml([("slow", server.url("/a/slow.mp3"))]))
     with subprocess.Popen(cli(tmp_path, "--feed-url", server.url("/feed.xml"))) as run:
         wait_for(lambda: any(p.stat().st_size >= 256 * KIB for p in part_files(tmp_path)), run)
