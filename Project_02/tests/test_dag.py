@@ -52,6 +52,14 @@ def test_dag_folder_imports_without_errors() -> None:
     assert sorted(bag.dag_ids) == ["podcast_summary"]
 
 
+def test_parsing_reads_no_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings are read when a task runs, never while the scheduler parses the file."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"Variable.get{args} called while parsing")
+    monkeypatch.setattr(dag_module.Variable, "get", refuse)
+    assert load_dag().dag_id == "podcast_summary"
+
+
 def test_dag_schedule_and_retries() -> None:
     """Daily, no catch-up, and every task retries after a delay."""
     dag = load_dag()
