@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from collections.abc import Callable
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
@@ -186,6 +187,11 @@ _REASONS: tuple[tuple[type[Exception], str], ...] = (
 
 def describe_request_error(err: requests.RequestException) -> str:
     """Return a short, human reason for a requests failure (no nested tracebacks)."""
+    # After its retries, urllib3 reports read timeouts as MaxRetryError, which requests
+    # raises as a plain ConnectionError: look at the underlying reason.
+    if isinstance(getattr(err.args[0] if err.args else None, "reason", None),
+                  urllib3.exceptions.ReadTimeoutError):
+        return "timed out"
     for error_type, reason in _REASONS:
         if isinstance(err, error_type):
             return reason

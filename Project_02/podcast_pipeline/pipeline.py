@@ -25,6 +25,7 @@ from podcast_pipeline.download import (DownloadError, DownloadResult, download_e
 from podcast_pipeline.feed import FeedParseError, FeedStream
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
+from podcast_pipeline.run_lock import RunLock
 from podcast_pipeline.settings import (AUDIO_DIRNAME, DB_FILENAME, DEFAULT_TIMEOUT,
                                        DEFAULT_WORKERS, FEEDS_DIRNAME)
 
@@ -310,24 +311,38 @@ def sync(data_dir: Path, feed_urls: Iterable[str], *,
     Returns:
         ``{"feeds": [store summaries], "failed_feeds": [{"feed_url", "error"}], "new",
         "updated", "downloads": download summary or None}``.
+
+    Raises:
+        RunLockedError: another run is using ``data_dir``.
     """
     data_dir = Path(data_dir)
     session = session or make_session()
     feeds: list[dict[str, Any]] = []
     failed: list[dict[str, str]] = []
-    for feed_url in dict.fromkeys(feed_urls):  # unique, in order
-        try:
-            fetched = fetch(data_dir, feed_url, session=session, timeout=timeout)
-            if not feeds:
-                prepare(data_dir)
-            feeds.append(store(data_dir, fetched))
-        except (FeedFetchError, FeedParseError) as err:
-            failed.append({"feed_url": feed_url, "error": str(err)})
-    summary = None
-    if downloads is not None and feeds:
-        summary = download(data_dir, session=session, max_downloads=downloads.max_downloads,
-                           workers=downloads.workers, keep=downloads.keep, timeout=timeout,
-                           podcast_ids=[feed["podcast_id"] for feed in feeds])
+    # One run at a time per data folder (run_lock.py). A first run creates the folder
+    # with its first fetch, so the lock is taken then; later runs take it at once.
+    lock = RunLock(data_dir)
+    try:
+        if data_dir.is_dir():
+            lock.acquire()
+        for feed_url in dict.fromkeys(feed_urls):  # unique, in order
+            try:
+                fetched = fetch(data_dir, feed_url, session=session, timeout=timeout)
+                lock.acquire()
+                if not feeds:
+                    prepare(data_dir)
+                feeds.append(store(data_dir, fetched))
+            except (FeedFetchError, FeedParseError) as err:
+                failed.append({"feed_url": feed_url, "error": str(err)})
+        summary = None
+        if downloads is not None and feeds:
+            summary = download(data_dir, session=session,
+                               max_downloads=downloads.max_downloads,
+                               workers=downloads.workers, keep=downloads.keep,
+                               timeout=timeout,
+                               podcast_ids=[feed["podcast_id"] for feed in feeds])
+    finally:
+        lock.release()
     return {"feeds": feeds, "failed_feeds": failed,
             "new": sum(feed["new"] for feed in feeds),
             "updated": sum(feed["updated"] for feed in feeds), "downloads": summary}

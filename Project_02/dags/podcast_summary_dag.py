@@ -1,0 +1,128 @@
+"""Airflow DAG ``podcast_summary``: the podcast pipeline as daily Airflow tasks.
+
+A thin adapter: every task calls the same ``podcast_pipeline.pipeline`` step as
+the command line (prepare -> fetch each feed -> store each feed -> download ->
+transcribe when enabled) and passes only small values (paths, counts) through
+XCom. Parsing this file does no I/O: settings are read inside the tasks.
+
+Settings, each an Airflow Variable (also settable as ``AIRFLOW_VAR_<NAME>``):
+    podcast_feed_urls   feed URLs, a JSON list or one URL a line
+                        (default: env ``PODCAST_FEED_URLS``, else the CLI's default feed)
+    podcast_data_dir    database and audio folder
+                        (default: env ``PODCAST_DATA_DIR``, else the CLI's default)
+    podcast_transcribe  "true" to transcribe downloaded episodes (default: false)
+
+``podcast_pipeline`` lives in ``Project_02/``; put that folder on Airflow's
+``PYTHONPATH`` (see Project_02/AIRFLOW.md).
+"""
+import json
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import Variable, chain, dag, task
+from airflow.sdk.exceptions import AirflowSkipException
+
+from podcast_pipeline import pipeline, settings
+from podcast_pipeline.run_lock import RunLock
+
+FEED_URLS_VARIABLE = "podcast_feed_urls"
+DATA_DIR_VARIABLE = "podcast_data_dir"
+TRANSCRIBE_VARIABLE = "podcast_transcribe"
+FEED_URLS_ENV = "PODCAST_FEED_URLS"
+
+DEFAULT_ARGS = {
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+}
+
+
+def parse_feed_urls(text: str) -> list[str]:
+    """Return the feed URLs in ``text``: a JSON list, or one URL a line.
+
+    Blank lines and lines starting with ``#`` are ignored.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        return [str(url).strip() for url in json.loads(text) if str(url).strip()]
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def configured_feed_urls() -> list[str]:
+    """Feed URLs: Variable > env ``PODCAST_FEED_URLS`` > the CLI's default feed."""
+    text = Variable.get(FEED_URLS_VARIABLE, default=None) or os.environ.get(FEED_URLS_ENV, "")
+    return parse_feed_urls(text) or [settings.DEFAULT_FEED_URL]
+
+
+def configured_data_dir() -> Path:
+    """Data folder: Variable > env ``PODCAST_DATA_DIR`` > the CLI's default."""
+    value = Variable.get(DATA_DIR_VARIABLE, default=None)
+    return settings.resolve_data_dir(Path(value) if value else None)
+
+
+@dag(
+    dag_id="podcast_summary",
+    schedule="@daily",
+    start_date=datetime(2024, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["podcast"],
+    doc_md=__doc__,
+)
+def podcast_summary():
+    """Fetch every feed, store its episodes and download (then transcribe) the audio."""
+
+    @task
+    def prepare() -> str:
+        """Create the data folder and migrate the database; return the data folder."""
+        data_dir = configured_data_dir()
+        pipeline.prepare(data_dir)
+        return str(data_dir)
+
+    @task
+    def feed_urls() -> list[str]:
+        """The feeds to fetch in this run (one mapped ``fetch`` task each)."""
+        return configured_feed_urls()
+
+    @task
+    def fetch(data_dir: str, feed_url: str) -> dict:
+        """Download one feed (conditional GET) and stage its bytes on disk."""
+        return pipeline.fetch(Path(data_dir), feed_url)
+
+    @task
+    def store(data_dir: str, fetched: dict) -> dict:
+        """Parse one staged feed and upsert its episodes in one transaction."""
+        return pipeline.store(Path(data_dir), fetched)
+
+    # A dead feed must not hold back the audio of the others (as in the CLI);
+    # its failed task still marks the run as failed.
+    @task(trigger_rule="all_done")
+    def download(data_dir: str) -> dict:
+        """Download the audio of every stored episode not yet on disk.
+
+        Holds the data folder's run lock, so a CLI run downloading into the same
+        folder makes this task fail and retry later instead of fetching twice.
+        """
+        with RunLock(Path(data_dir)):
+            return pipeline.download(Path(data_dir))
+
+    @task
+    def transcribe(data_dir: str) -> dict:
+        """Transcribe the downloaded episodes when ``podcast_transcribe`` is true."""
+        enabled = str(Variable.get(TRANSCRIBE_VARIABLE, default="false")).lower()
+        if enabled not in ("1", "true", "yes"):
+            raise AirflowSkipException(f"Variable {TRANSCRIBE_VARIABLE} is not true")
+        transcribe_step = vars(pipeline).get("transcribe")  # the optional step (issue 8)
+        if not callable(transcribe_step):
+            raise AirflowSkipException("this podcast_pipeline has no transcribe step")
+        return transcribe_step(Path(data_dir))
+
+    data_dir = prepare()
+    fetched = fetch.partial(data_dir=data_dir).expand(feed_url=feed_urls())
+    stored = store.partial(data_dir=data_dir).expand(fetched=fetched)
+    chain(stored, download(data_dir), transcribe(data_dir))
+
+
+podcast_summary()
