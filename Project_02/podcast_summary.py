@@ -1,28 +1,161 @@
-"""Fetch podcast RSS feeds, store their episodes in SQLite and download the audio."""
+"""Fetch podcast RSS feeds, store their episodes in SQLite and download the audio.
+
+Without a mode it syncs: fetch -> parse -> store -> download. The modes ``list``,
+``search`` and ``export`` read what is stored.
+"""
 import argparse
 import logging
+import math
 import sys
+from pathlib import Path
+from typing import Any
 
+from dotenv import load_dotenv
+
+from podcast_pipeline import PodcastError, cli_output, pipeline, storage
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
+from podcast_pipeline.settings import (DATA_DIR_ENV, DEFAULT_FEED_URL, DEFAULT_MAX_DOWNLOADS,
+                                       DEFAULT_TIMEOUT, DEFAULT_WORKERS, resolve_data_dir)
+from podcast_pipeline.subscriptions import read_feed_list
 
 logger = logging.getLogger(__name__)
+PROJECT_DIR = Path(__file__).resolve().parent
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    try:
+        value = int(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from err
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    value = non_negative_int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a number of seconds > 0."""
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from err
+    if value <= 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
+
+
+def _add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options every mode takes (SUPPRESS in sub-commands keeps the main parser's value)."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--data-dir", type=Path, default=default,
+                        help=f"folder of the database and audio (else ${DATA_DIR_ENV}, "
+                             "from the environment or Project_02/.env; else Project_02/data)")
+    parser.add_argument("--log-level", choices=LOG_LEVELS,
+                        default=argparse.SUPPRESS if suppress else "INFO",
+                        help="how much to log on stderr")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (kept apart from ``main`` so tests can inspect it)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
-                        help="how much to log on stderr")
+    _add_common_options(parser, suppress=False)
+    sync = parser.add_argument_group("sync (the default run)")
+    sync.add_argument("--feed-url", action="append", metavar="URL",
+                      help=f"RSS feed to sync; repeatable (default: {DEFAULT_FEED_URL})")
+    sync.add_argument("--feeds-file", type=Path, metavar="FILE",
+                      help="file of feeds: one URL a line, or OPML")
+    sync.add_argument("--no-download", action="store_true",
+                      help="store episodes but download no audio")
+    sync.add_argument("--max-downloads", type=non_negative_int, default=DEFAULT_MAX_DOWNLOADS,
+                      metavar="N", help="download at most N episodes this run (0: no limit)")
+    sync.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS, metavar="N",
+                      help="parallel downloads")
+    sync.add_argument("--keep", type=positive_int, metavar="N",
+                      help="keep only the newest N downloaded files per podcast")
+    sync.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
+                      help="seconds to wait for a connection or for data")
+
+    modes = parser.add_subparsers(dest="mode", metavar="MODE",
+                                  description="read what is stored (default: sync)")
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    listing = modes.add_parser("list", help="newest stored episodes",
+                               formatter_class=formatter)
+    listing.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
+    listing.add_argument("--limit", type=positive_int, default=20, help="rows to show")
+    search = modes.add_parser("search", help="full-text search of titles and descriptions",
+                              formatter_class=formatter)
+    search.add_argument("text", help="words that must all appear")
+    search.add_argument("--limit", type=positive_int, default=20, help="rows to show")
+    export = modes.add_parser("export", help="all stored episodes as CSV or JSON on stdout",
+                              formatter_class=formatter)
+    export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+    export.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
+    for sub in (listing, search, export):
+        _add_common_options(sub, suppress=True)
     return parser
+
+
+def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
+    """Sync the chosen feeds; print the per-feed and total counts; 1 if any feed failed."""
+    feed_urls = list(args.feed_url or [])
+    if args.feeds_file is not None:
+        feed_urls += read_feed_list(args.feeds_file)
+    downloads = None if args.no_download else pipeline.DownloadOptions(
+        max_downloads=args.max_downloads or None, workers=args.workers, keep=args.keep)
+    summary = pipeline.sync(data_dir, feed_urls or [DEFAULT_FEED_URL], downloads=downloads,
+                            timeout=args.timeout)
+    for failure in summary["failed_feeds"]:
+        logger.error("%s", failure["error"])
+    if summary["feeds"]:
+        print(cli_output.sync_report(summary))
+    return 1 if summary["failed_feeds"] else 0
+
+
+def run_query(args: argparse.Namespace, data_dir: Path) -> int:
+    """Run ``list``, ``search`` or ``export`` on the stored episodes."""
+    db_file = pipeline.db_path(data_dir)
+    if not db_file.exists():
+        raise PodcastError(f"no database at {db_file}; run a sync first")
+    conn = storage.connect(db_file)
+    try:
+        rows: list[dict[str, Any]]
+        if args.mode == "search":
+            rows = storage.search_episodes(conn, args.text, limit=args.limit)
+            print(cli_output.episodes_table(rows, snippets=True))
+        elif args.mode == "list":
+            rows = storage.list_episodes(conn, podcast=args.podcast, limit=args.limit)
+            print(cli_output.episodes_table(rows))
+        else:
+            rows = storage.list_episodes(conn, podcast=args.podcast, limit=None)
+            render = cli_output.episodes_json if args.format == "json" else cli_output.episodes_csv
+            sys.stdout.write(render(rows) + ("\n" if args.format == "json" else ""))
+    finally:
+        conn.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    logger.error("the podcast pipeline is not built yet (issue #6)")
-    return 1
+    load_dotenv(PROJECT_DIR / ".env")  # never overrides variables already set
+    data_dir = resolve_data_dir(args.data_dir)
+    try:
+        if args.mode is None:
+            return run_sync(args, data_dir)
+        return run_query(args, data_dir)
+    except PodcastError as err:
+        logger.error("%s", err)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,4 +18,6 @@ def configure_logging(level: str = "INFO") -> None:
                                 "stream": "ext://sys.stderr",
                                 "formatter": "console"}},
         "root": {"level": level, "handlers": ["stderr"]},
+        # urllib3 logs every retry as a warning; the pipeline reports the outcome itself.
+        "loggers": {"urllib3": {"level": "DEBUG" if level == "DEBUG" else "ERROR"}},
     })

@@ -1,0 +1,77 @@
+"""Format what the command line prints: run summaries, episode tables, CSV and JSON."""
+import csv
+import io
+import json
+from collections.abc import Sequence
+from typing import Any
+
+EXPORT_FIELDS = ("id", "podcast", "title", "published", "published_raw", "duration_seconds",
+                 "season", "episode_number", "link", "enclosure_url", "download_status",
+                 "audio_path", "description")
+
+
+def format_duration(seconds: int | None) -> str:
+    """Return ``seconds`` as ``H:MM:SS`` (``-`` when unknown).
+
+    >>> format_duration(3723), format_duration(None)
+    ('1:02:03', '-')
+    """
+    if seconds is None:
+        return "-"
+    hours, rest = divmod(int(seconds), 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def _shorten(text: str | None, width: int) -> str:
+    text = text or "-"
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def episodes_table(rows: Sequence[dict[str, Any]], snippets: bool = False) -> str:
+    """Return episodes as an aligned text table, newest first as given."""
+    if not rows:
+        return "no episodes found"
+    lines = [f"{'published':<10}  {'podcast':<20}  {'title':<50}  {'length':>8}  audio"]
+    for row in rows:
+        published = (row["published"] or row["published_raw"] or "-")[:10]
+        lines.append(f"{published:<10}  {_shorten(row['podcast'], 20):<20}  "
+                     f"{_shorten(row['title'], 50):<50}  "
+                     f"{format_duration(row['duration_seconds']):>8}  "
+                     f"{row['download_status'] or '-'}")
+        if snippets and row.get("snippet"):
+            lines.append(f"{'':<12}{_shorten(row['snippet'], 100)}")
+    return "\n".join(lines)
+
+
+def episodes_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Return episodes as CSV with a header row (``EXPORT_FIELDS``)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def episodes_json(rows: Sequence[dict[str, Any]]) -> str:
+    """Return episodes as a JSON array of objects (``EXPORT_FIELDS``)."""
+    return json.dumps([{field: row.get(field) for field in EXPORT_FIELDS} for row in rows],
+                      ensure_ascii=False, indent=2)
+
+
+def sync_report(summary: dict[str, Any]) -> str:
+    """Return the lines printed after a run: one per feed, then the totals."""
+    lines = []
+    for feed in summary["feeds"]:
+        state = "not modified" if feed["not_modified"] else (
+            f"{feed['new']} new, {feed['updated']} updated, {feed['unchanged']} unchanged")
+        skipped = f", {feed['skipped']} items skipped" if feed.get("skipped") else ""
+        lines.append(f"{feed['title'] or feed['feed_url']}: {state}{skipped}")
+    for failure in summary["failed_feeds"]:
+        lines.append(f"{failure['feed_url']}: FAILED")
+    downloads = summary["downloads"]
+    audio = ("downloads skipped" if downloads is None else
+             f"{downloads['downloaded']} downloaded ({downloads['bytes'] / 1e6:.1f} MB), "
+             f"{downloads['failed']} failed, {downloads['deleted']} deleted")
+    lines.append(f"episodes: {summary['new']} new, {summary['updated']} updated; audio: {audio}")
+    return "\n".join(lines)

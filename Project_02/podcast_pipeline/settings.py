@@ -1,0 +1,37 @@
+"""Defaults of the podcast pipeline and where its data folder lives."""
+import os
+from pathlib import Path
+
+DEFAULT_FEED_URL = "https://www.marketplace.org/feed/podcast/marketplace/"
+DATA_DIR_ENV = "PODCAST_DATA_DIR"
+DB_FILENAME = "podcasts.db"
+AUDIO_DIRNAME = "audio"
+FEEDS_DIRNAME = "feeds"
+
+DEFAULT_TIMEOUT = 30.0              # seconds to connect and between bytes received
+DEFAULT_WORKERS = 4                 # parallel audio downloads
+DEFAULT_MAX_DOWNLOADS = 10          # newest episodes downloaded per run
+MAX_FEED_BYTES = 512 * 1024 ** 2    # a feed larger than this is refused
+MAX_AUDIO_BYTES = 2 * 1024 ** 3     # an episode file larger than this is refused
+
+
+def default_data_dir() -> Path:
+    """Return ``Project_02/data``, the data folder when nothing else is configured."""
+    return Path(__file__).resolve().parents[1] / "data"
+
+
+def resolve_data_dir(cli_value: Path | None) -> Path:
+    """Choose the data folder: the CLI flag, else ``$PODCAST_DATA_DIR``, else the default.
+
+    Args:
+        cli_value: the ``--data-dir`` value, or None when the flag was not given.
+
+    Returns:
+        An absolute path (the folder may not exist yet).
+    """
+    if cli_value is not None:
+        return cli_value.expanduser().resolve()
+    from_env = os.environ.get(DATA_DIR_ENV, "").strip()
+    if from_env:
+        return Path(from_env).expanduser().resolve()
+    return default_data_dir()
