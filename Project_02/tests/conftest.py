@@ -229,3 +229,26 @@ def fixture_engine() -> SpeechEngine:
     pytest.importorskip("pocketsphinx")
     pytest.importorskip("soundfile")
     return load_engine()
+
+
+@pytest.fixture(name="serve_podcast")
+def fixture_serve_podcast(server: LocalServer) -> Callable[[list[bytes]], str]:
+    """Return a function: audio files (oldest first) -> URL of a feed with one episode each.
+
+    Episode ``n`` (1 = oldest) has guid ``ep<n>``, title ``Episode <n>``, a description,
+    a publication date on 2024-01-0<n> and its audio at ``/audio/ep<n>.mp3``.
+    """
+    def serve(audio_files: list[bytes]) -> str:
+        items = []
+        for number, audio in enumerate(audio_files, start=1):
+            server.add(f"/audio/ep{number}.mp3", audio, content_type="audio/mpeg")
+            items.append(
+                f"<item><title>Episode {number}</title><guid>ep{number}</guid>"
+                f"<description>Description of episode {number}</description>"
+                f"<pubDate>Mon, 0{number} Jan 2024 06:00:00 GMT</pubDate>"
+                f'<enclosure url="{server.url(f"/audio/ep{number}.mp3")}" '
+                f'type="audio/mpeg" length="{len(audio)}"/></item>')
+        feed = f"<rss><channel><title>Speech Radio</title>{''.join(items)}</channel></rss>"
+        server.add("/feed.xml", feed.encode())
+        return server.url("/feed.xml")
+    return serve

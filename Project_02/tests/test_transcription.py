@@ -1,4 +1,5 @@
 """Offline speech-to-text of audio files (needs Project_02/requirements-transcribe.txt)."""
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +8,7 @@ from scipy.signal import resample_poly
 
 from podcast_pipeline.transcription import (SpeechEngine, TranscriptionError,
                                             transcribe_file)
+from podcast_summary import main
 
 soundfile = pytest.importorskip("soundfile")
 pytest.importorskip("pocketsphinx")
@@ -95,3 +97,34 @@ def test_engine_keeps_working_after_a_failed_file(
     transcript = transcribe_file(committed_speech_mp3, engine)
 
     assert set(transcript.text.split()) & spoken_words, transcript.text
+
+
+def test_cli_run_transcribes_downloaded_speech_and_records_corrupt_audio(
+        serve_podcast, committed_speech_mp3: Path, spoken_words: set[str], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """End to end with the real engine: sync a feed whose newest episode is speech and
+    whose older one is corrupt, transcribe, then find the episode by a spoken word."""
+    url = serve_podcast([b"<html>gone</html>", committed_speech_mp3.read_bytes()])
+    data_dir = tmp_path / "data"
+
+    code = main(["--feed-url", url, "--data-dir", str(data_dir), "--transcribe"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "transcripts: 1 made" in out and out.endswith(", 1 failed\n")
+    with sqlite3.connect(data_dir / "podcasts.db") as conn:
+        conn.row_factory = sqlite3.Row
+        speech, corrupt = conn.execute(
+            "SELECT * FROM episodes ORDER BY published DESC").fetchall()
+    heard = set(speech["transcript"].split()) & spoken_words
+    assert heard, speech["transcript"]
+    assert (speech["title"], speech["transcript_status"], speech["transcript_model"]) == \
+        ("Episode 2", "done", "en-us")
+    assert speech["transcript_engine"].startswith("pocketsphinx 5.")
+    assert speech["transcript_audio_seconds"] == pytest.approx(COMMITTED_CLIP_SECONDS, abs=0.1)
+    assert (corrupt["title"], corrupt["transcript_status"], corrupt["transcript"]) == \
+        ("Episode 1", "failed", None)
+    assert "could not decode" in corrupt["transcript_error"]
+
+    assert main(["search", sorted(heard)[0], "--data-dir", str(data_dir)]) == 0
+    assert "Episode 2" in capsys.readouterr().out
