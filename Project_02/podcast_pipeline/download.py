@@ -18,7 +18,7 @@ from podcast_pipeline.settings import DEFAULT_TIMEOUT, MAX_AUDIO_BYTES
 
 logger = logging.getLogger(__name__)
 
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 64 * 1024  # also what a broken connection can lose: resume from there
 AUDIO_EXTENSIONS = {".mp3", ".m4a", ".m4b", ".mp4", ".aac", ".ogg", ".oga", ".opus",
                     ".wav", ".flac", ".webm", ".mov", ".m4v"}
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")

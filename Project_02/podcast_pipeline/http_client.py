@@ -1,6 +1,9 @@
 """HTTP for the pipeline: a retrying ``requests.Session`` and conditional feed fetches."""
+import hashlib
+import io
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -71,6 +74,7 @@ class FetchResult:
 
     status: int
     content: bytes | None
+    sha256: str | None
     etag: str | None
     last_modified: str | None
     final_url: str
@@ -85,7 +89,8 @@ class FetchResult:
 
 def fetch_feed(session: requests.Session, url: str, *, etag: str | None = None,
                last_modified: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-               max_bytes: int = MAX_FEED_BYTES) -> FetchResult:
+               max_bytes: int = MAX_FEED_BYTES,
+               sink: Callable[[bytes], object] | None = None) -> FetchResult:
     """GET a feed, sending the validators from the last fetch.
 
     Args:
@@ -95,9 +100,13 @@ def fetch_feed(session: requests.Session, url: str, *, etag: str | None = None,
         last_modified: the Last-Modified stored from the previous fetch, if any.
         timeout: seconds to wait for the connection and between received bytes.
         max_bytes: larger bodies are refused.
+        sink: called with each chunk of the body instead of keeping it (then
+            ``content`` is None), so a feed of hundreds of megabytes is never held in
+            memory.
 
     Returns:
-        The status, body bytes (None on 304), new validators and redirect facts.
+        The status, body bytes (None on 304 or when given to ``sink``), its
+        sha256, new validators and redirect facts.
 
     Raises:
         FeedFetchError: the feed could not be reached or answered with an error.
@@ -112,32 +121,41 @@ def fetch_feed(session: requests.Session, url: str, *, etag: str | None = None,
             if response.status_code >= 400:
                 raise FeedFetchError(f"cannot fetch feed {url}: HTTP {response.status_code} "
                                      f"{response.reason}")
-            content = None if response.status_code == 304 else _read_body(response, max_bytes)
+            content, sha256 = None, None
+            if response.status_code != 304:
+                content, sha256 = _read_body(response, max_bytes, sink)
     except requests.RequestException as err:
         raise FeedFetchError(f"cannot reach feed {url}: {describe_request_error(err)}") from err
     except ValueError as err:
         raise FeedFetchError(f"cannot fetch feed {url}: {err}") from err
     moved_to = permanent_target(response)
-    return FetchResult(status=response.status_code, content=content,
+    return FetchResult(status=response.status_code, content=content, sha256=sha256,
                        etag=response.headers.get("ETag"),
                        last_modified=response.headers.get("Last-Modified"),
                        final_url=response.url, permanent_redirect=moved_to is not None,
                        moved_to=moved_to)
 
 
-def _read_body(response: requests.Response, max_bytes: int) -> bytes:
-    """Read a streamed body, refusing more than ``max_bytes``."""
+def _read_body(response: requests.Response, max_bytes: int,
+               sink: Callable[[bytes], object] | None) -> tuple[bytes | None, str]:
+    """Read a streamed body (into memory, or into ``sink``), refusing more than ``max_bytes``.
+
+    Returns:
+        The bytes (None when given to ``sink``) and their sha256.
+    """
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise ValueError(f"the feed is {int(declared):,} bytes, more than the "
                          f"{max_bytes:,} allowed")
-    chunks, size = [], 0
+    buffer, digest, size = io.BytesIO(), hashlib.sha256(), 0
+    write = sink if sink is not None else buffer.write
     for chunk in response.iter_content(CHUNK_SIZE):
         size += len(chunk)
         if size > max_bytes:
             raise ValueError(f"the feed is larger than the {max_bytes:,} bytes allowed")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        digest.update(chunk)
+        write(chunk)
+    return (None if sink is not None else buffer.getvalue()), digest.hexdigest()
 
 
 def permanent_target(response: requests.Response) -> str | None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from tqdm import tqdm
@@ -23,7 +23,7 @@ from tqdm import tqdm
 from podcast_pipeline import PodcastError, storage, transcription
 from podcast_pipeline.download import (DownloadError, DownloadResult, download_episode,
                                        podcast_folder, safe_filename)
-from podcast_pipeline.feed import FeedParseError, parse_feed_file
+from podcast_pipeline.feed import FeedParseError, FeedStream
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.settings import (AUDIO_DIRNAME, DB_FILENAME, DEFAULT_TIMEOUT,
@@ -75,18 +75,20 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
     if url != feed_url:
         logger.info("%s has moved; fetching %s", feed_url, url)
     stored = podcast is not None and podcast["feed_sha256"] is not None
-    result = fetch_feed(session or make_session(), url, timeout=timeout,
-                        etag=podcast["etag"] if stored else None,
-                        last_modified=podcast["last_modified"] if stored else None)
-    staged, sha256 = None, None
-    if not result.not_modified and result.content is not None:
-        sha256 = hashlib.sha256(result.content).hexdigest()
-        name = hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:16] + ".xml"
-        staged = str(_write_atomically(data_dir / FEEDS_DIRNAME / name, result.content))
+    name = hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:16] + ".xml"
+    staging = _StagedFile(data_dir / FEEDS_DIRNAME / name)
+    try:
+        result = fetch_feed(session or make_session(), url, timeout=timeout, sink=staging.write,
+                            etag=podcast["etag"] if stored else None,
+                            last_modified=podcast["last_modified"] if stored else None)
+    except BaseException:
+        staging.discard()
+        raise
+    staged = None if result.not_modified else str(staging.commit())
     return {"feed_url": subscription, "fetched_url": url, "final_url": result.final_url,
             "moved_to": result.moved_to, "staged_path": staged,
             "not_modified": result.not_modified, "etag": result.etag,
-            "last_modified": result.last_modified, "sha256": sha256}
+            "last_modified": result.last_modified, "sha256": result.sha256}
 
 
 def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
@@ -124,18 +126,21 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
                     "skipped": 0, "not_modified": True}
         if not fetched.get("staged_path"):
             raise FeedParseError(f"{feed_url}: nothing was fetched to store")
+        stream = FeedStream(Path(fetched["staged_path"]), fetched["fetched_url"])
         try:
-            parsed = parse_feed_file(Path(fetched["staged_path"]), fetched["fetched_url"])
+            summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
+                                        last_modified=fetched["last_modified"],
+                                        feed_sha256=fetched["sha256"],
+                                        current_url=fetched["moved_to"])
         except FeedParseError:
             _remove_staged(fetched)
             raise
-        moved_to = parsed.new_feed_url or fetched["moved_to"]
-        if moved_to and moved_to != fetched["fetched_url"]:
-            logger.warning("%s has moved permanently to %s; next runs will fetch it there",
-                           fetched["fetched_url"], moved_to)
-        summary = storage.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
-                                    last_modified=fetched["last_modified"],
-                                    feed_sha256=fetched["sha256"], current_url=moved_to)
+    parsed = stream.result
+    assert parsed is not None  # set once the stream was read to the end
+    moved_to = summary.pop("current_url")
+    if moved_to and moved_to != fetched["fetched_url"]:
+        logger.warning("%s has moved permanently to %s; next runs will fetch it there",
+                       fetched["fetched_url"], moved_to)
     _remove_staged(fetched)
     logger.info("%s: %d new, %d updated, %d unchanged episodes", feed_url, summary["new"],
                 summary["updated"], summary["unchanged"])
@@ -336,18 +341,41 @@ def _connection(data_dir: Path) -> Iterator[sqlite3.Connection]:
         conn.close()
 
 
-def _write_atomically(path: Path, content: bytes) -> Path:
-    """Write ``content`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(content)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    return path
+class _StagedFile:
+    """A file written through a temporary name and renamed into place when complete.
+
+    The temporary file (and its folder) is created on the first write, so a fetch that
+    fails before any byte arrives leaves nothing on disk.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._temp: Path | None = None
+        self._out: BinaryIO | None = None
+
+    def write(self, chunk: bytes) -> int:
+        """Append ``chunk``, creating the temporary file first if needed."""
+        if self._out is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(dir=self.path.parent, prefix=self.path.name,
+                                                 suffix=".tmp")
+            self._temp, self._out = Path(temp_name), os.fdopen(handle, "wb")
+        return self._out.write(chunk)
+
+    def commit(self) -> Path:
+        """Rename the complete file to its final path (an empty file if nothing came)."""
+        if self._out is None:
+            self.write(b"")
+        assert self._out is not None and self._temp is not None
+        self._out.close()
+        os.replace(self._temp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        """Delete the temporary file, if any."""
+        if self._out is not None and self._temp is not None:
+            self._out.close()
+            self._temp.unlink(missing_ok=True)
 
 
 def _remove_staged(fetched: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
 """Command-line behaviour of podcast_summary.py."""
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -8,6 +9,8 @@ import pytest
 from podcast_summary import main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "podcast_summary.py"
+AUDIO = b"ID3" + bytes(range(256)) * 40
+OFFLINE = "http://127.0.0.1:9/feed.xml"
 
 
 def test_help_exits_zero_and_lists_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -15,13 +18,20 @@ def test_help_exits_zero_and_lists_options(capsys: pytest.CaptureFixture[str]) -
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
     assert exit_info.value.code == 0
-    assert "--log-level" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    for option in ("--feed-url", "--feeds-file", "--data-dir", "--no-download",
+                   "--max-downloads", "--workers", "--keep", "--timeout", "--log-level",
+                   "list", "search", "export"):
+        assert option in out
 
 
-def test_unknown_option_exits_two() -> None:
-    """argparse rejects an unknown option with exit code 2."""
+@pytest.mark.parametrize("argv", [["--no-such-option"], ["--workers", "0"],
+                                  ["--timeout", "-1"], ["--keep", "x"],
+                                  ["export", "--format", "xml"], ["search"]])
+def test_bad_arguments_exit_two(argv: list[str]) -> None:
+    """argparse rejects unknown options and invalid values with exit code 2."""
     with pytest.raises(SystemExit) as exit_info:
-        main(["--no-such-option"])
+        main(argv)
     assert exit_info.value.code == 2
 
 
@@ -32,3 +42,124 @@ def test_script_runs_from_any_directory(cwd: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
+
+
+@pytest.fixture(name="synced")
+def fixture_synced(server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A data folder after one CLI run on two golden feeds, the audio downloaded."""
+    server.add_feed("/one.xml", "one_item.xml")
+    server.add_feed("/cafe.xml", "iso_8859_1.xml")
+    server.add("/audio/ep1.mp3", AUDIO, content_type="audio/mpeg")
+    server.add("/audio/crepes.mp3", AUDIO, content_type="audio/mpeg")
+    data_dir = tmp_path / "data"
+    code = main(["--data-dir", str(data_dir), "--feed-url", server.url("/one.xml"),
+                 "--feed-url", server.url("/cafe.xml")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "Test Radio: 1 new, 0 updated, 0 unchanged" in out
+    assert "Café Radio Française: 1 new, 0 updated, 0 unchanged" in out
+    assert "episodes: 2 new, 0 updated; audio: 2 downloaded" in out
+    return data_dir
+
+
+def test_list_shows_newest_first(synced: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``list`` prints a table, newest episode first; ``--podcast`` filters."""
+    assert main(["list", "--data-dir", str(synced)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("2024-05-05  Café Radio Française")
+    assert lines[2].startswith("2024-05-01  Test Radio") and "1:02:03  done" in lines[2]
+    assert main(["--data-dir", str(synced), "list", "--podcast", "test radio"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_search_uses_full_text(synced: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``search`` finds words in descriptions, accents included."""
+    assert main(["search", "noël", "--data-dir", str(synced)]) == 0
+    out = capsys.readouterr().out
+    assert "Épisode spécial" in out and "Test Radio" not in out
+    assert main(["search", "nothing-like-this", "--data-dir", str(synced)]) == 0
+    assert capsys.readouterr().out.strip() == "no episodes found"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export(synced: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
+    """``export`` writes every episode as CSV or JSON to stdout."""
+    assert main(["export", "--format", fmt, "--data-dir", str(synced)]) == 0
+    out = capsys.readouterr().out
+    if fmt == "json":
+        records = json.loads(out)
+        assert {r["title"] for r in records} == {"Episode 1: Hello, World",
+                                                 "Épisode spécial : les crêpes"}
+        assert all(r["download_status"] == "done" for r in records)
+    else:
+        header, *lines = out.splitlines()
+        assert header.startswith("id,podcast,title,published") and len(lines) == 2
+
+
+def test_offline_run_is_one_line_and_exit_one(synced: Path, capsys) -> None:
+    """Unreachable feed: one ERROR line naming it, exit 1, the database byte-identical."""
+    database = synced / "podcasts.db"
+    before = database.read_bytes()
+    capsys.readouterr()
+    assert main(["--data-dir", str(synced), "--feed-url", OFFLINE]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [
+        f"ERROR podcast_summary: cannot reach feed {OFFLINE}: connection failed "
+        "(offline, unknown host or refused)"]
+    assert captured.out == ""
+    assert database.read_bytes() == before
+
+
+def test_offline_subprocess_prints_one_line(tmp_path: Path) -> None:
+    """Run as a program: exactly one stderr line, no traceback, nothing created."""
+    result = subprocess.run([sys.executable, str(SCRIPT), "--data-dir", str(tmp_path / "d"),
+                             "--feed-url", OFFLINE, "--timeout", "2"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"ERROR __main__: cannot reach feed {OFFLINE}: connection failed "
+        "(offline, unknown host or refused)"]
+    assert not (tmp_path / "d").exists()
+
+
+def test_read_modes_without_a_database_fail_cleanly(tmp_path: Path, capsys) -> None:
+    """``list`` before any sync: one error, exit 1, no database created."""
+    assert main(["list", "--data-dir", str(tmp_path)]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("ERROR") and line.endswith("run a sync first")
+    assert not (tmp_path / "podcasts.db").exists()
+
+
+@pytest.mark.parametrize("kind", ["text", "opml"])
+def test_feeds_file(server, tmp_path: Path, capsys, kind: str) -> None:
+    """``--feeds-file`` takes one URL a line (with comments) or an OPML export."""
+    server.add_feed("/one.xml", "one_item.xml")
+    server.add_feed("/dup.xml", "duplicate_guids.xml")
+    urls = [server.url("/one.xml"), server.url("/dup.xml")]
+    feeds_file = tmp_path / "feeds.txt"
+    if kind == "text":
+        feeds_file.write_text(f"# my feeds\n{urls[0]}\n\n{urls[1]}\n{urls[0]}\n")
+    else:
+        outlines = "".join(f'<outline type="rss" text="f" xmlUrl="{u}"/>' for u in urls)
+        feeds_file.write_text(f'<?xml version="1.0"?><opml version="2.0"><body>'
+                              f'<outline text="Podcasts">{outlines}</outline></body></opml>')
+    assert main(["--data-dir", str(tmp_path / "d"), "--feeds-file", str(feeds_file),
+                 "--no-download"]) == 0
+    out = capsys.readouterr().out
+    assert "Duplicates: 2 new, 0 updated, 0 unchanged, 1 items skipped" in out
+    assert "episodes: 3 new, 0 updated; audio: downloads skipped" in out
+
+
+def test_missing_feeds_file_is_one_error(tmp_path: Path, capsys) -> None:
+    """A feeds file that does not exist: exit 1 with one readable line."""
+    assert main(["--data-dir", str(tmp_path), "--feeds-file", str(tmp_path / "nope")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert "cannot read the feeds file" in line and "No such file" in line
+
+
+def test_data_dir_comes_from_the_environment(server, tmp_path: Path, monkeypatch) -> None:
+    """Without ``--data-dir``, $PODCAST_DATA_DIR (e.g. from .env) chooses the folder."""
+    server.add_feed("/one.xml", "one_item.xml")
+    monkeypatch.setenv("PODCAST_DATA_DIR", str(tmp_path / "from-env"))
+    assert main(["--feed-url", server.url("/one.xml"), "--no-download"]) == 0
+    assert (tmp_path / "from-env" / "podcasts.db").exists()
