@@ -101,17 +101,15 @@ MIGRATIONS: list[str] = [
     ALTER TABLE episodes ADD COLUMN transcript_compute_seconds REAL;
     ALTER TABLE episodes ADD COLUMN transcript_audio_sha256 TEXT; -- the audio it was made from
     ALTER TABLE episodes ADD COLUMN transcribed_at TEXT;
-    DROP TRIGGER episodes_fts_after_insert;
+    -- The index gets a transcript column; new episodes are still indexed in bulk by
+    -- index_new_episodes (their transcript is NULL), transcripts by the update trigger.
+    DROP TRIGGER IF EXISTS episodes_fts_after_insert;
     DROP TRIGGER episodes_fts_after_delete;
     DROP TRIGGER episodes_fts_after_update;
     DROP TABLE episodes_fts;
     CREATE VIRTUAL TABLE episodes_fts USING fts5(
         title, description, transcript, content='episodes', content_rowid='id');
     INSERT INTO episodes_fts (episodes_fts) VALUES ('rebuild');
-    CREATE TRIGGER episodes_fts_after_insert AFTER INSERT ON episodes BEGIN
-        INSERT INTO episodes_fts (rowid, title, description, transcript)
-        VALUES (new.id, new.title, new.description, new.transcript);
-    END;
     CREATE TRIGGER episodes_fts_after_delete AFTER DELETE ON episodes BEGIN
         INSERT INTO episodes_fts (episodes_fts, rowid, title, description, transcript)
         VALUES ('delete', old.id, old.title, old.description, old.transcript);
