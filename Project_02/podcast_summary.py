@@ -1,8 +1,8 @@
 """Fetch podcast RSS feeds, store their episodes in SQLite and download the audio.
 
 Without a mode it syncs: fetch -> parse -> store -> download (-> transcribe with
-``--transcribe``). The modes ``list``, ``search`` and ``export`` read what is stored;
-``transcribe`` transcribes episodes already downloaded.
+--transcribe). The modes list, search and export read what is stored; the mode
+transcribe transcribes episodes already downloaded.
 """
 import argparse
 import logging
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from podcast_pipeline import PodcastError, cli_output, pipeline, storage, transcription
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
@@ -54,10 +55,19 @@ def positive_float(text: str) -> float:
     return value
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show each option's default, except the uninformative None and False."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def _add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options every mode takes (SUPPRESS in sub-commands keeps the main parser's value)."""
     default = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--data-dir", type=Path, default=default,
+    parser.add_argument("--data-dir", type=Path, default=default, metavar="DIR",
                         help=f"folder of the database and audio (else ${DATA_DIR_ENV}, "
                              "from the environment or Project_02/.env; else Project_02/data)")
     parser.add_argument("--log-level", choices=LOG_LEVELS,
@@ -68,11 +78,12 @@ def _add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (kept apart from ``main`` so tests can inspect it)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        description=__doc__, formatter_class=HelpFormatter)
     _add_common_options(parser, suppress=False)
     sync = parser.add_argument_group("sync (the default run)")
     sync.add_argument("--feed-url", action="append", metavar="URL",
-                      help=f"RSS feed to sync; repeatable (default: {DEFAULT_FEED_URL})")
+                      help=f"RSS feed to sync; repeatable (without --feed-url and --feeds-file: "
+                           f"{DEFAULT_FEED_URL})")
     sync.add_argument("--feeds-file", type=Path, metavar="FILE",
                       help="file of feeds: one URL a line, or OPML")
     sync.add_argument("--no-download", action="store_true",
@@ -92,9 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                       default=DEFAULT_MAX_TRANSCRIPTIONS, metavar="N",
                       help="transcribe at most N episodes, newest first (0: no limit)")
 
-    modes = parser.add_subparsers(dest="mode", metavar="MODE",
-                                  description="read what is stored (default: sync)")
-    formatter = argparse.ArgumentDefaultsHelpFormatter
+    modes = parser.add_subparsers(dest="mode", metavar="MODE", title="modes",
+                                  description="read what is stored (without a mode: sync)")
+    formatter = HelpFormatter
     listing = modes.add_parser("list", help="newest stored episodes",
                                formatter_class=formatter)
     listing.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
@@ -129,8 +140,9 @@ def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
         feed_urls += read_feed_list(args.feeds_file)
     downloads = None if args.no_download else pipeline.DownloadOptions(
         max_downloads=args.max_downloads or None, workers=args.workers, keep=args.keep)
-    summary = pipeline.sync(data_dir, feed_urls or [DEFAULT_FEED_URL], downloads=downloads,
-                            timeout=args.timeout)
+    with logging_redirect_tqdm():  # log lines do not break the download progress bars
+        summary = pipeline.sync(data_dir, feed_urls or [DEFAULT_FEED_URL],
+                                downloads=downloads, timeout=args.timeout)
     for failure in summary["failed_feeds"]:
         logger.error("%s", failure["error"])
     if summary["feeds"]:
@@ -145,7 +157,9 @@ def run_transcribe(args: argparse.Namespace, data_dir: Path) -> int:
     transcription.check_available()
     if not pipeline.db_path(data_dir).exists():
         raise PodcastError(f"no database at {pipeline.db_path(data_dir)}; run a sync first")
-    summary = pipeline.transcribe(data_dir, max_transcriptions=args.max_transcriptions or None)
+    with logging_redirect_tqdm():  # log lines do not break the progress bar
+        summary = pipeline.transcribe(data_dir,
+                                      max_transcriptions=args.max_transcriptions or None)
     print(cli_output.transcription_report(summary))
     return 0
 

@@ -38,7 +38,7 @@ def sentence(rng: random.Random, words: int) -> str:
 def item_xml(index: int, rng: random.Random, base_url: str, published: datetime) -> str:
     """Return one ``<item>`` of about 2.6 KB."""
     topic = rng.choice(TOPICS)
-    title = f"What {topic} mean for {rng.choice(WORDS)} & {rng.choice(WORDS)} (#{index})"
+    title = f"What {topic} means for {rng.choice(WORDS)} & {rng.choice(WORDS)} (#{index})"
     paragraphs = "".join(f"<p>{sentence(rng, rng.randint(20, 32))}</p>" for _ in range(3))
     notes = (f"{paragraphs}<p>Host: <a href=\"{base_url}/people/{index % 4}\">"
              f"{HOSTS[index % 4]}</a>. Sponsored links &amp; transcript on our site.</p>")

@@ -108,6 +108,7 @@ class _Target:
     timeout: float
     max_bytes: int
     progress: bool | None
+    bar_position: int | None = None
 
     @property
     def part(self) -> Path:
@@ -121,7 +122,8 @@ class _Target:
 
 def download_episode(session: requests.Session, url: str, dest: Path, *,
                      timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_AUDIO_BYTES,
-                     progress: bool | None = None, resume_attempts: int = 2) -> DownloadResult:
+                     progress: bool | None = None, resume_attempts: int = 2,
+                     bar_position: int | None = None) -> DownloadResult:
     """Stream ``url`` to ``dest`` through ``dest.part``; rename only when complete.
 
     A ``.part`` left by an earlier attempt is resumed with a Range request (the server
@@ -137,12 +139,14 @@ def download_episode(session: requests.Session, url: str, dest: Path, *,
         max_bytes: larger files are refused (and their partial data deleted).
         progress: show a tqdm bytes bar; None shows it only on a terminal.
         resume_attempts: resumptions after a broken connection within this call.
+        bar_position: terminal line of the bar, so parallel downloads do not overwrite
+            each other's bars.
 
     Raises:
         DownloadError: the URL is refused or the download failed.
     """
     check_web_url(url)
-    target = _Target(url, dest, timeout, max_bytes, progress)
+    target = _Target(url, dest, timeout, max_bytes, progress, bar_position)
     for attempt in range(resume_attempts + 1):
         before = target.part_size()
         try:
@@ -213,7 +217,7 @@ def _stream_to(response: requests.Response, target: _Target, digest: "hashlib._H
     size = offset
     with target.part.open("ab" if offset else "wb") as out, tqdm(
             total=expected, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
-            desc=target.dest.name[:40], leave=False,
+            desc=target.dest.name[:40], leave=False, position=target.bar_position,
             disable=None if target.progress is None else not target.progress) as progress_bar:
         for chunk in response.iter_content(CHUNK_SIZE):
             size += len(chunk)

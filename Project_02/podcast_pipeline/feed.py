@@ -183,6 +183,11 @@ class FeedStream:
         self._cancelled.set()
 
     def _produce(self) -> None:
+        # Whatever happens, the reader must get an answer, or it would wait forever:
+        # an unexpected error (a bug) still ends its loop with this FeedParseError,
+        # while the original is reported by threading's excepthook.
+        failure: BaseException | None = FeedParseError(
+            f"{self.feed_url}: the feed parser stopped unexpectedly")
         try:
             builder = _FeedBuilder(self.feed_url, emit=self._emit)
             with self.path.open("rb") as stream:
@@ -190,11 +195,14 @@ class FeedStream:
             self.result = builder.result()
             if self._batch:
                 self._put(self._batch)
-            self._put(self._DONE)
+            failure = None
         except _Cancelled:
-            pass
+            return
         except (FeedParseError, OSError) as err:
-            self._put_error(err)
+            failure = err
+        finally:
+            if not self._cancelled.is_set():
+                self._put_final(failure or self._DONE)
 
     def _emit(self, episode: Episode) -> None:
         self._batch.append(episode)
@@ -212,9 +220,9 @@ class FeedStream:
             except queue.Full:
                 continue
 
-    def _put_error(self, err: BaseException) -> None:
+    def _put_final(self, item: Any) -> None:
         try:
-            self._put(err)
+            self._put(item)
         except _Cancelled:
             pass
 
@@ -379,6 +387,10 @@ def text_of(value: Any) -> str | None:
     >>> text_of(["first", "second"]), text_of("   ")
     ('first', None)
     """
+    if value is None:  # the common cases first: this runs ~10 times per item
+        return None
+    if value.__class__ is str:
+        return value.strip() or None
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):

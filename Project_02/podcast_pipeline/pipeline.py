@@ -265,13 +265,16 @@ class _DownloadRunner:
         if session is None:
             session = self._local.session = clone_session(self.session)
             with self._lock:
+                self._local.bar_position = len(self._clones)  # one terminal line per thread
                 self._clones.append(session)
-        return self.run_one(job, session)
+        return self.run_one(job, session, bar_position=self._local.bar_position)
 
-    def run_one(self, job: _Job, session: requests.Session) -> DownloadResult | DownloadError:
+    def run_one(self, job: _Job, session: requests.Session,
+                bar_position: int | None = None) -> DownloadResult | DownloadError:
         """Download one job with ``session``; return its result or its error."""
         try:
-            return download_episode(session, job.url, job.dest, timeout=self.timeout)
+            return download_episode(session, job.url, job.dest, timeout=self.timeout,
+                                    bar_position=bar_position)
         except DownloadError as err:
             return err
 

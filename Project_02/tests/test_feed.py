@@ -203,3 +203,17 @@ def test_feed_stream_stops_when_the_reader_stops(tmp_path) -> None:
     assert len(next(batches)) == 10
     batches.close()  # runs the generator's finally: cancel + join
     assert stream.result is None
+
+
+def test_feed_stream_reports_a_crashed_parser(tmp_path, monkeypatch) -> None:
+    """A bug in item handling ends the reader's loop with an error instead of a hang."""
+    path = tmp_path / "feed.xml"
+    path.write_bytes(b"<rss><channel><item><guid>1</guid></item></channel></rss>")
+
+    def broken(item: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr("podcast_pipeline.feed.parse_item", broken)
+    monkeypatch.setattr("threading.excepthook", lambda args: None)
+    with pytest.raises(FeedParseError, match="stopped unexpectedly"):
+        list(FeedStream(path, URL).batches())
