@@ -1,7 +1,8 @@
 """Fetch podcast RSS feeds, store their episodes in SQLite and download the audio.
 
-Without a mode it syncs: fetch -> parse -> store -> download. The modes list,
-search and export read what is stored.
+Without a mode it syncs: fetch -> parse -> store -> download (-> transcribe with
+--transcribe). The modes list, search and export read what is stored; the mode
+transcribe transcribes episodes already downloaded.
 """
 import argparse
 import logging
@@ -13,10 +14,11 @@ from typing import Any
 from dotenv import load_dotenv
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from podcast_pipeline import PodcastError, cli_output, pipeline, storage
+from podcast_pipeline import PodcastError, cli_output, pipeline, storage, transcription
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
 from podcast_pipeline.settings import (DATA_DIR_ENV, DEFAULT_FEED_URL, DEFAULT_MAX_DOWNLOADS,
-                                       DEFAULT_TIMEOUT, DEFAULT_WORKERS, resolve_data_dir)
+                                       DEFAULT_MAX_TRANSCRIPTIONS, DEFAULT_TIMEOUT,
+                                       DEFAULT_WORKERS, resolve_data_dir)
 from podcast_pipeline.subscriptions import read_feed_list
 
 logger = logging.getLogger(__name__)
@@ -94,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="keep only the newest N downloaded files per podcast")
     sync.add_argument("--timeout", type=positive_float, default=DEFAULT_TIMEOUT, metavar="S",
                       help="seconds to wait for a connection or for data")
+    sync.add_argument("--transcribe", action="store_true",
+                      help="then transcribe downloaded episodes offline (needs "
+                           f"{transcription.INSTALL_HINT})")
+    sync.add_argument("--max-transcriptions", type=non_negative_int,
+                      default=DEFAULT_MAX_TRANSCRIPTIONS, metavar="N",
+                      help="transcribe at most N episodes, newest first (0: no limit)")
 
     modes = parser.add_subparsers(dest="mode", metavar="MODE", title="modes",
                                   description="read what is stored (without a mode: sync)")
@@ -102,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                                formatter_class=formatter)
     listing.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
     listing.add_argument("--limit", type=positive_int, default=20, help="rows to show")
-    search = modes.add_parser("search", help="full-text search of titles and descriptions",
+    search = modes.add_parser("search",
+                              help="full-text search of titles, descriptions and transcripts",
                               formatter_class=formatter)
     search.add_argument("text", help="words that must all appear")
     search.add_argument("--limit", type=positive_int, default=20, help="rows to show")
@@ -110,13 +119,22 @@ def build_parser() -> argparse.ArgumentParser:
                               formatter_class=formatter)
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
     export.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
-    for sub in (listing, search, export):
+    transcribe = modes.add_parser(
+        "transcribe", formatter_class=formatter,
+        help="transcribe downloaded episodes that have no transcript yet, newest first")
+    transcribe.add_argument("--max-transcriptions", type=non_negative_int,
+                            default=argparse.SUPPRESS, metavar="N",
+                            help="transcribe at most N episodes (0: no limit; default "
+                                 f"{DEFAULT_MAX_TRANSCRIPTIONS})")
+    for sub in (listing, search, export, transcribe):
         _add_common_options(sub, suppress=True)
     return parser
 
 
 def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
     """Sync the chosen feeds; print the per-feed and total counts; 1 if any feed failed."""
+    if args.transcribe:
+        transcription.check_available()  # before anything is fetched or stored
     feed_urls = list(args.feed_url or [])
     if args.feeds_file is not None:
         feed_urls += read_feed_list(args.feeds_file)
@@ -129,7 +147,21 @@ def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
         logger.error("%s", failure["error"])
     if summary["feeds"]:
         print(cli_output.sync_report(summary))
+        if args.transcribe:
+            run_transcribe(args, data_dir)
     return 1 if summary["failed_feeds"] else 0
+
+
+def run_transcribe(args: argparse.Namespace, data_dir: Path) -> int:
+    """Transcribe downloaded episodes without a transcript; print the counts."""
+    transcription.check_available()
+    if not pipeline.db_path(data_dir).exists():
+        raise PodcastError(f"no database at {pipeline.db_path(data_dir)}; run a sync first")
+    with logging_redirect_tqdm():  # log lines do not break the progress bar
+        summary = pipeline.transcribe(data_dir,
+                                      max_transcriptions=args.max_transcriptions or None)
+    print(cli_output.transcription_report(summary))
+    return 0
 
 
 def run_query(args: argparse.Namespace, data_dir: Path) -> int:
@@ -164,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.mode is None:
             return run_sync(args, data_dir)
+        if args.mode == "transcribe":
+            return run_transcribe(args, data_dir)
         return run_query(args, data_dir)
     except PodcastError as err:
         logger.error("%s", err)

@@ -75,3 +75,20 @@ def sync_report(summary: dict[str, Any]) -> str:
              f"{downloads['failed']} failed, {downloads['deleted']} deleted")
     lines.append(f"episodes: {summary['new']} new, {summary['updated']} updated; audio: {audio}")
     return "\n".join(lines)
+
+
+def transcription_report(summary: dict[str, Any]) -> str:
+    """Return the line printed after transcribing: counts, audio length, real-time factor.
+
+    >>> transcription_report({"transcribed": 2, "failed": 1, "audio_seconds": 3600.0,
+    ...                       "compute_seconds": 1800.0})
+    'transcripts: 2 made (1:00:00 of audio in 0:30:00, real-time factor 0.50), 1 failed'
+    """
+    if summary["transcribed"] == 0 and summary["failed"] == 0:
+        return "transcripts: every downloaded episode already has one"
+    made = f"transcripts: {summary['transcribed']} made"
+    if summary["audio_seconds"]:
+        made += (f" ({format_duration(round(summary['audio_seconds']))} of audio in "
+                 f"{format_duration(round(summary['compute_seconds']))}, real-time factor "
+                 f"{summary['compute_seconds'] / summary['audio_seconds']:.2f})")
+    return f"{made}, {summary['failed']} failed"

@@ -13,13 +13,14 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import requests
+from tqdm import tqdm
 
-from podcast_pipeline import PodcastError, storage
+from podcast_pipeline import PodcastError, storage, transcription
 from podcast_pipeline.download import (DownloadError, DownloadResult, download_episode,
                                        podcast_folder, safe_filename)
 from podcast_pipeline.feed import FeedParseError, FeedStream
@@ -398,3 +399,64 @@ class _StagedFile:
 def _remove_staged(fetched: dict[str, Any]) -> None:
     if fetched.get("staged_path"):
         Path(fetched["staged_path"]).unlink(missing_ok=True)
+
+
+# --- transcription (issue 8) -----------------------------------------------------------------
+
+def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
+               engine: transcription.SpeechEngine | None = None) -> dict[str, Any]:
+    """Transcribe downloaded episodes that have no transcript yet, newest first.
+
+    Each transcript (or failure) is stored in its own small transaction as soon as it is
+    made, so an interrupted run keeps what it finished; a file that cannot be decoded is
+    recorded as failed and the next one is tried.
+
+    Args:
+        data_dir: the data folder.
+        max_transcriptions: at most this many episodes (None: all pending).
+        engine: a loaded speech engine; default ``transcription.load_engine()``.
+
+    Returns:
+        ``{"transcribed", "failed", "audio_seconds", "compute_seconds", "errors"}``.
+
+    Raises:
+        TranscriptionUnavailableError: the optional extra is not installed (checked
+            before the database is opened).
+    """
+    engine = engine or transcription.load_engine()
+    data_dir = Path(data_dir)
+    summary: dict[str, Any] = {"transcribed": 0, "failed": 0, "audio_seconds": 0.0,
+                               "compute_seconds": 0.0, "errors": []}
+    with _connection(data_dir) as conn:
+        rows = storage.pending_transcriptions(conn, limit=max_transcriptions)
+        for number, row in enumerate(rows, start=1):
+            logger.info("transcribing %d/%d: %s", number, len(rows), row["title"])
+            try:
+                transcript = _transcribe_row(data_dir, row, engine)
+            except transcription.TranscriptionError as err:
+                logger.warning("transcription failed: %s", err)
+                storage.record_transcription_failure(conn, row["id"], error=str(err),
+                                                     audio_sha256=row["audio_sha256"])
+                summary["failed"] += 1
+                summary["errors"].append(str(err))
+                continue
+            storage.record_transcript(conn, row["id"], asdict(transcript),
+                                      audio_sha256=row["audio_sha256"])
+            logger.info("transcribed %.0f s of audio in %.0f s (%d words)",
+                        transcript.audio_seconds, transcript.compute_seconds,
+                        len(transcript.text.split()))
+            summary["transcribed"] += 1
+            summary["audio_seconds"] += transcript.audio_seconds
+            summary["compute_seconds"] += transcript.compute_seconds
+    return summary
+
+
+def _transcribe_row(data_dir: Path, row: sqlite3.Row,
+                    engine: transcription.SpeechEngine) -> transcription.Transcript:
+    """Transcribe one pending episode's audio file, with a progress bar on a terminal."""
+    with tqdm(total=row["duration_seconds"], unit="s", desc="transcribing", leave=False,
+              disable=None) as progress_bar:
+        def advance(decoded_seconds: float) -> None:
+            progress_bar.update(decoded_seconds - progress_bar.n)
+        return transcription.transcribe_file(data_dir / row["audio_path"], engine,
+                                             progress=advance)

@@ -11,6 +11,7 @@ FEEDS_DIRNAME = "feeds"
 DEFAULT_TIMEOUT = 30.0              # seconds to connect and between bytes received
 DEFAULT_WORKERS = 4                 # parallel audio downloads
 DEFAULT_MAX_DOWNLOADS = 10          # newest episodes downloaded per run
+DEFAULT_MAX_TRANSCRIPTIONS = 3      # newest episodes transcribed per run (~0.3 s per audio s)
 MAX_FEED_BYTES = 512 * 1024 ** 2    # a feed larger than this is refused
 MAX_AUDIO_BYTES = 2 * 1024 ** 3     # an episode file larger than this is refused
 

@@ -89,6 +89,39 @@ MIGRATIONS: list[str] = [
         VALUES (new.id, new.title, new.description);
     END;
     """,
+    # 2 (issue 8): transcripts of downloaded audio, searchable with titles and descriptions.
+    """
+    ALTER TABLE episodes ADD COLUMN transcript TEXT;
+    ALTER TABLE episodes ADD COLUMN transcript_status TEXT
+        CHECK (transcript_status IN ('done', 'failed'));
+    ALTER TABLE episodes ADD COLUMN transcript_error TEXT;
+    ALTER TABLE episodes ADD COLUMN transcript_engine TEXT;      -- e.g. 'pocketsphinx 5.0.4'
+    ALTER TABLE episodes ADD COLUMN transcript_model TEXT;       -- e.g. 'en-us'
+    ALTER TABLE episodes ADD COLUMN transcript_audio_seconds REAL;
+    ALTER TABLE episodes ADD COLUMN transcript_compute_seconds REAL;
+    ALTER TABLE episodes ADD COLUMN transcript_audio_sha256 TEXT; -- the audio it was made from
+    ALTER TABLE episodes ADD COLUMN transcribed_at TEXT;
+    -- The index gets a transcript column; new episodes are still indexed in bulk by
+    -- index_new_episodes (their transcript is NULL), transcripts by the update trigger.
+    DROP TRIGGER IF EXISTS episodes_fts_after_insert;
+    DROP TRIGGER episodes_fts_after_delete;
+    DROP TRIGGER episodes_fts_after_update;
+    DROP TABLE episodes_fts;
+    CREATE VIRTUAL TABLE episodes_fts USING fts5(
+        title, description, transcript, content='episodes', content_rowid='id');
+    INSERT INTO episodes_fts (episodes_fts) VALUES ('rebuild');
+    CREATE TRIGGER episodes_fts_after_delete AFTER DELETE ON episodes BEGIN
+        INSERT INTO episodes_fts (episodes_fts, rowid, title, description, transcript)
+        VALUES ('delete', old.id, old.title, old.description, old.transcript);
+    END;
+    CREATE TRIGGER episodes_fts_after_update
+    AFTER UPDATE OF title, description, transcript ON episodes BEGIN
+        INSERT INTO episodes_fts (episodes_fts, rowid, title, description, transcript)
+        VALUES ('delete', old.id, old.title, old.description, old.transcript);
+        INSERT INTO episodes_fts (rowid, title, description, transcript)
+        VALUES (new.id, new.title, new.description, new.transcript);
+    END;
+    """,
 ]
 
 EPISODE_FIELDS = ("title", "link", "published", "published_raw", "description",
@@ -412,3 +445,59 @@ def search_episodes(conn: sqlite3.Connection, text: str,
            "WHERE episodes_fts MATCH :query ORDER BY rank LIMIT :limit")
     return [dict(row) for row in conn.execute(
         sql, {"query": query, "limit": -1 if limit is None else limit})]
+
+
+# --- transcripts (issue 8) -------------------------------------------------------------------
+
+def pending_transcriptions(conn: sqlite3.Connection,
+                           limit: int | None = None) -> list[sqlite3.Row]:
+    """Return downloaded episodes without a transcript, newest first.
+
+    An episode whose transcription failed is tried again only once its audio changed
+    (a new download with another sha256): the same bytes would fail the same way.
+
+    Args:
+        conn: an open connection.
+        limit: at most this many episodes (None: all).
+    """
+    return conn.execute("""
+        SELECT e.id, e.title, e.duration_seconds, p.title AS podcast_title,
+               d.path AS audio_path, d.sha256 AS audio_sha256
+        FROM episodes e JOIN podcasts p ON p.id = e.podcast_id
+        JOIN downloads d ON d.episode_id = e.id
+        WHERE d.status = 'done' AND d.path IS NOT NULL
+          AND (e.transcript_status IS NULL
+               OR (e.transcript_status = 'failed'
+                   AND e.transcript_audio_sha256 IS NOT d.sha256))
+        ORDER BY e.published DESC, e.id DESC LIMIT :limit""",
+                        {"limit": -1 if limit is None else limit}).fetchall()
+
+
+def record_transcript(conn: sqlite3.Connection, episode_id: int, transcript: dict[str, Any],
+                      audio_sha256: str | None) -> None:
+    """Store an episode's transcript with ``UPDATE ... WHERE`` (other columns untouched).
+
+    Args:
+        conn: an open connection.
+        episode_id: the episode.
+        transcript: ``text``, ``engine``, ``model``, ``audio_seconds``, ``compute_seconds``.
+        audio_sha256: hash of the audio file it was made from.
+    """
+    with transaction(conn):
+        conn.execute(
+            "UPDATE episodes SET transcript = :text, transcript_status = 'done', "
+            "transcript_error = NULL, transcript_engine = :engine, transcript_model = :model, "
+            "transcript_audio_seconds = :audio_seconds, "
+            "transcript_compute_seconds = :compute_seconds, "
+            "transcript_audio_sha256 = :audio_sha256, transcribed_at = :now WHERE id = :id",
+            {**transcript, "audio_sha256": audio_sha256, "now": utc_now(), "id": episode_id})
+
+
+def record_transcription_failure(conn: sqlite3.Connection, episode_id: int, *, error: str,
+                                 audio_sha256: str | None) -> None:
+    """Record that an episode's audio could not be transcribed (other columns untouched)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE episodes SET transcript_status = 'failed', transcript_error = ?, "
+            "transcript_audio_sha256 = ?, transcribed_at = ? WHERE id = ?",
+            (error, audio_sha256, utc_now(), episode_id))

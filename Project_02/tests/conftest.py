@@ -5,6 +5,8 @@ threaded ``http.server`` started inside the test.
 """
 import http.server
 import re
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +17,7 @@ import pytest
 import requests
 
 from podcast_pipeline.http_client import make_session
+from podcast_pipeline.transcription import SpeechEngine, load_engine
 
 FEEDS_DIR = Path(__file__).resolve().parent / "feeds"
 GOLDEN_HOST = b"http://podcast.test"  # golden feeds use this; served copies use the server's
@@ -191,3 +194,67 @@ def fixture_fast_pipeline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("podcast_pipeline.pipeline.make_session",
                         lambda: make_session(retries=2, backoff=0.01))
     monkeypatch.delenv("PODCAST_DATA_DIR", raising=False)
+
+
+# --- speech-to-text (issue 8) ----------------------------------------------------------------
+AUDIO_DIR = Path(__file__).resolve().parent / "audio"
+# audio/speech.mp3 is this sentence, made with the command in audio/README.md.
+SPOKEN_SENTENCE = "We will talk about money, markets and the economy."
+
+
+@pytest.fixture(name="spoken_words")
+def fixture_spoken_words() -> set[str]:
+    """The distinct lower-case words of the sentence spoken in the speech clips."""
+    return set(SPOKEN_SENTENCE.lower().replace(",", "").rstrip(".").split())
+
+
+@pytest.fixture(name="committed_speech_mp3")
+def fixture_committed_speech_mp3() -> Path:
+    """A 4-second MP3 of SPOKEN_SENTENCE kept in the repository (11 KB)."""
+    return AUDIO_DIR / "speech.mp3"
+
+
+@pytest.fixture(name="synthesised_speech_mp3")
+def fixture_synthesised_speech_mp3(tmp_path: Path) -> Path:
+    """SPOKEN_SENTENCE spoken now by espeak-ng and written as MP3 by soundfile."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    soundfile = pytest.importorskip("soundfile")
+    wav = tmp_path / "speech.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us+f2", "-s", "150", "-w", str(wav),
+                    SPOKEN_SENTENCE], check=True, capture_output=True)
+    samples, sample_rate = soundfile.read(str(wav), dtype="float32")
+    mp3 = tmp_path / "speech.mp3"
+    soundfile.write(str(mp3), samples, sample_rate, format="MP3")
+    return mp3
+
+
+@pytest.fixture(name="engine", scope="session")
+def fixture_engine() -> SpeechEngine:
+    """One loaded PocketSphinx engine for the whole session (loading takes about 1 s)."""
+    pytest.importorskip("pocketsphinx")
+    pytest.importorskip("soundfile")
+    return load_engine()
+
+
+@pytest.fixture(name="serve_podcast")
+def fixture_serve_podcast(server: LocalServer) -> Callable[[list[bytes]], str]:
+    """Return a function: audio files (oldest first) -> URL of a feed with one episode each.
+
+    Episode ``n`` (1 = oldest) has guid ``ep<n>``, title ``Episode <n>``, a description,
+    a publication date on 2024-01-0<n> and its audio at ``/audio/ep<n>.mp3``.
+    """
+    def serve(audio_files: list[bytes]) -> str:
+        items = []
+        for number, audio in enumerate(audio_files, start=1):
+            server.add(f"/audio/ep{number}.mp3", audio, content_type="audio/mpeg")
+            items.append(
+                f"<item><title>Episode {number}</title><guid>ep{number}</guid>"
+                f"<description>Description of episode {number}</description>"
+                f"<pubDate>Mon, 0{number} Jan 2024 06:00:00 GMT</pubDate>"
+                f'<enclosure url="{server.url(f"/audio/ep{number}.mp3")}" '
+                f'type="audio/mpeg" length="{len(audio)}"/></item>')
+        feed = f"<rss><channel><title>Speech Radio</title>{''.join(items)}</channel></rss>"
+        server.add("/feed.xml", feed.encode())
+        return server.url("/feed.xml")
+    return serve

@@ -72,9 +72,8 @@ def test_counts_new_updated_unchanged(conn: sqlite3.Connection) -> None:
 
 
 def test_upsert_never_wipes_other_columns(conn: sqlite3.Connection) -> None:
-    """A column a later migration adds (e.g. a transcript) and the download state
-    survive an update of the episode; a field missing from the feed keeps its value."""
-    conn.execute("ALTER TABLE episodes ADD COLUMN transcript TEXT")
+    """A column a later migration adds (the transcript, migration 2) and the download
+    state survive an update of the episode; a field missing from the feed keeps its value."""
     summary = storage.save_feed(conn, FEED, feed_of(episode("a", duration_seconds=60)))
     conn.execute("UPDATE episodes SET transcript = 'hello world'")
     episode_id = conn.execute("SELECT id FROM episodes").fetchone()[0]
