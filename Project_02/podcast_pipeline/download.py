@@ -100,6 +100,18 @@ def check_web_url(url: str) -> None:
 
 
 @dataclass(frozen=True)
+class ProgressBar:
+    """How a download shows its tqdm bytes bar.
+
+    ``show``: True, False, or None to show it only when stderr is a terminal.
+    ``position``: the terminal line of the bar, so parallel downloads keep apart.
+    """
+
+    show: bool | None = None
+    position: int | None = None
+
+
+@dataclass(frozen=True)
 class _Target:
     """What one download writes where, and its limits."""
 
@@ -122,8 +134,8 @@ class _Target:
 
 def download_episode(session: requests.Session, url: str, dest: Path, *,
                      timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_AUDIO_BYTES,
-                     progress: bool | None = None, resume_attempts: int = 2,
-                     bar_position: int | None = None) -> DownloadResult:
+                     bar: "ProgressBar | None" = None,
+                     resume_attempts: int = 2) -> DownloadResult:
     """Stream ``url`` to ``dest`` through ``dest.part``; rename only when complete.
 
     A ``.part`` left by an earlier attempt is resumed with a Range request (the server
@@ -137,16 +149,15 @@ def download_episode(session: requests.Session, url: str, dest: Path, *,
         dest: the final file path.
         timeout: seconds to connect and between received bytes.
         max_bytes: larger files are refused (and their partial data deleted).
-        progress: show a tqdm bytes bar; None shows it only on a terminal.
+        bar: how to show the tqdm bytes bar; by default only on a terminal.
         resume_attempts: resumptions after a broken connection within this call.
-        bar_position: terminal line of the bar, so parallel downloads do not overwrite
-            each other's bars.
 
     Raises:
         DownloadError: the URL is refused or the download failed.
     """
     check_web_url(url)
-    target = _Target(url, dest, timeout, max_bytes, progress, bar_position)
+    bar = bar or ProgressBar()
+    target = _Target(url, dest, timeout, max_bytes, bar.show, bar.position)
     for attempt in range(resume_attempts + 1):
         before = target.part_size()
         try:

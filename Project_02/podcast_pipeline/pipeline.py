@@ -21,8 +21,8 @@ import requests
 from tqdm import tqdm
 
 from podcast_pipeline import PodcastError, storage, transcription
-from podcast_pipeline.download import (DownloadError, DownloadResult, download_episode,
-                                       podcast_folder, safe_filename)
+from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
+                                       download_episode, podcast_folder, safe_filename)
 from podcast_pipeline.feed import FeedParseError, FeedStream
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
@@ -275,7 +275,7 @@ class _DownloadRunner:
         """Download one job with ``session``; return its result or its error."""
         try:
             return download_episode(session, job.url, job.dest, timeout=self.timeout,
-                                    bar_position=bar_position)
+                                    bar=ProgressBar(position=bar_position))
         except DownloadError as err:
             return err
 
