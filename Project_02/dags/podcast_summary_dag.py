@@ -13,7 +13,7 @@ Settings, each an Airflow Variable (also settable as ``AIRFLOW_VAR_<NAME>``):
     podcast_transcribe  "true" to transcribe downloaded episodes (default: false)
 
 ``podcast_pipeline`` lives in ``Project_02/``; put that folder on Airflow's
-``PYTHONPATH`` (see Project_02/AIRFLOW.md).
+``PYTHONPATH`` (see Project_02/README.md, "Running the pipeline on Apache Airflow").
 """
 import json
 import os
