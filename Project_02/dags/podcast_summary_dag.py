@@ -114,10 +114,8 @@ def podcast_summary():
         enabled = str(Variable.get(TRANSCRIBE_VARIABLE, default="false")).lower()
         if enabled not in ("1", "true", "yes"):
             raise AirflowSkipException(f"Variable {TRANSCRIBE_VARIABLE} is not true")
-        transcribe_step = vars(pipeline).get("transcribe")  # the optional step (issue 8)
-        if not callable(transcribe_step):
-            raise AirflowSkipException("this podcast_pipeline has no transcribe step")
-        return transcribe_step(Path(data_dir))
+        with RunLock(Path(data_dir)):
+            return pipeline.transcribe(Path(data_dir))
 
     data_dir = prepare()
     fetched = fetch.partial(data_dir=data_dir).expand(feed_url=feed_urls())
