@@ -124,7 +124,7 @@ def open_index(folder: Path, cache_dir: Path, *, rebuild: bool = False,
     else:
         logger.info("rebuilding the index for %s (--rebuild-index)", folder)
     started = time.perf_counter()
-    # imported here, not at the top: pandas and scikit-learn cost over a second to
+    # imported here, not at the top: pyarrow and scikit-learn cost over a second to
     # import and only a build needs them
     builder = importlib.import_module("movie_recommender.index_build")
     write_index(directory, builder.build_arrays(folder, progress=progress), stamps)

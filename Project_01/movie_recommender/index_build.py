@@ -1,6 +1,6 @@
 """Build the arrays of the binary index from a MovieLens folder (the slow, once-only path).
 
-This is the only module that needs pandas (CSV reading) and scikit-learn (fitting the
+This is the only module that needs pyarrow (CSV reading) and scikit-learn (fitting the
 title TF-IDF); ``index`` imports it only when an index has to be (re)built.
 """
 from __future__ import annotations
@@ -63,14 +63,12 @@ def build_arrays(folder: Path, *, progress: bool | None = None) -> dict[str, np.
     with tqdm(total=len(BUILD_STEPS), desc="building index", unit="step",
               disable=None if progress is None else not progress) as steps:
         steps.set_postfix_str(BUILD_STEPS[0])
-        movies = dataset.load_movies(folder / dataset.MOVIES_FILE).sort_values("movieId")
+        movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
         steps.update()
         steps.set_postfix_str(BUILD_STEPS[1])
-        movie_ids = movies["movieId"].to_numpy()
-        ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movie_ids)
-        catalog = Catalog.from_columns(movie_ids, movies["title"].tolist(),
-                                       movies["genres"].tolist(),
-                                       np.bincount(ratings.item_idx, minlength=len(movie_ids)))
+        ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+        catalog = Catalog.from_columns(movies.movie_ids, movies.titles, movies.genres,
+                                       np.bincount(ratings.item_idx, minlength=ratings.n_items))
         steps.update()
         steps.set_postfix_str(BUILD_STEPS[2])
         titles = fit_title_index(list(catalog.titles))
