@@ -178,7 +178,8 @@ def _load_array(path: Path, spec: Mapping[str, object]) -> np.ndarray:
     if str(array.dtype) != spec["dtype"] or list(array.shape) != spec["shape"]:
         raise StaleIndexError(f"{path.name} holds {array.dtype}{list(array.shape)}, "
                               f"expected {spec['dtype']}{spec['shape']}")
-    return array
+    # a plain ndarray view of the same mapped memory: np.memmap's own indexing is slower
+    return array.view(np.ndarray)
 
 
 def write_index(directory: Path, arrays: Mapping[str, np.ndarray],

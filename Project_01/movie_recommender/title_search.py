@@ -6,9 +6,9 @@ parentheses), each alias normalised (accents and case folded, punctuation droppe
 trailing article moved to the front). Each alias is described by word 1-2 grams and
 character 3-grams, weighted by TF-IDF; a movie scores the best cosine of its aliases.
 
-The TF-IDF weights are fitted once with scikit-learn (``fit_title_index``); queries
-are vectorised here with numpy from the stored vocabulary and idf, so a query never
-imports scikit-learn (importing it costs more than a second).
+The TF-IDF weights are fitted once with scikit-learn (``index_build.fit_title_index``);
+queries are vectorised here with numpy from the stored vocabulary and idf, so a query
+never imports scikit-learn (importing it costs more than a second).
 """
 from __future__ import annotations
 
@@ -167,19 +167,26 @@ class TitleIndex:
         return index
 
     def vectorize(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """TF-IDF vector of a normalised text: (feature positions, unit-norm weights).
+        """TF-IDF vector of a normalised text: (feature positions, weights).
 
-        Gives the same vector as the fitted scikit-learn ``TfidfVectorizer.transform``;
-        features outside the vocabulary are ignored.
+        For a text whose features are all in the vocabulary this is exactly the fitted
+        scikit-learn ``TfidfVectorizer.transform``. Unlike it, features never seen in a
+        title still count in the norm, weighted as the rarest possible feature; otherwise
+        gibberish sharing two character 3-grams with a title would look like a match.
         """
         counts = Counter(title_features(text))
-        found = [(self.vocabulary.find(feature), count) for feature, count in counts.items()]
-        found = [(pos, count) for pos, count in found if pos >= 0]
-        if not found:
+        unseen_idf = np.log(1.0 + len(self.alias_movie)) + 1.0  # smooth idf of df = 0
+        positions, weights, norm = [], [], 0.0
+        for feature, count in counts.items():
+            pos = self.vocabulary.find(feature)
+            weight = count * (float(self.idf[pos]) if pos >= 0 else unseen_idf)
+            norm += weight * weight
+            if pos >= 0:
+                positions.append(pos)
+                weights.append(weight)
+        if not positions:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        positions = np.array([pos for pos, _ in found], dtype=np.int64)
-        weights = np.array([count for _, count in found], dtype=np.float64) * self.idf[positions]
-        return positions, weights / np.linalg.norm(weights)
+        return np.array(positions, dtype=np.int64), np.array(weights) / np.sqrt(norm)
 
     def scores(self, text: str, n_movies: int) -> np.ndarray:
         """Cosine between ``text`` and each movie's best-matching alias (0 when unrelated)."""
