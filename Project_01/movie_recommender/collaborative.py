@@ -22,6 +22,10 @@ LIFT_FAN_THRESHOLD = 4.0
 LIFT_MIN_SHARE = 0.10
 """The original lift score keeps movies liked by more than this share of the fans."""
 
+MAX_FANS = 5_000
+"""Co-occurrence with a movie that has more fans is estimated from an evenly spaced
+sample of this many of them, so that a query on a blockbuster stays fast."""
+
 DEFAULT_METHOD = "sequential"
 METHODS = (DEFAULT_METHOD, "cosine", "lift", "popular")
 
@@ -265,13 +269,14 @@ def _score_cosine(model: LikedMatrices, item: int) -> _Scored | None:
     fans = model.fans(item)
     if len(fans) == 0:
         return None
-    together = np.bincount(model.user_items[_rows(model.user_indptr, fans)],
-                           minlength=model.n_items)
-    likes = model.item_likes()
-    scores = together / np.sqrt(np.maximum(likes, 1) * float(len(fans)))
+    sample = _fan_sample(fans)
+    together = _count(model.user_items[_rows(model.user_indptr, sample)], model.n_items)
+    scale = len(fans) / len(sample)
+    scores = together * scale / np.sqrt(np.maximum(model.item_likes(), 1) * float(len(fans)))
+    shared_fans = _shared_fans(model, fans)
 
     def explain(j: int) -> str:
-        return (f"liked by {_pct(together[j] / len(fans))} of its {len(fans):,} fans "
+        return (f"liked by {_pct(shared_fans(j) / len(fans))} of its {len(fans):,} fans "
                 f"(cosine {scores[j]:.2f})")
     return scores, explain
 
@@ -319,12 +324,13 @@ def _score_sequential(model: LikedMatrices, item: int, params: SequentialParams)
         return None
     parts = sequential_parts(model, item, params.window, params.alpha)
     scores = combine_parts(parts, params, model.item_likes())
-    after, together = parts.after[0], parts.together_count
+    right_after = parts.after[0]
+    shared_fans = _shared_fans(model, fans)
 
     def explain(j: int) -> str:
-        reason = f"liked by {_pct(together[j] / len(fans))} of its {len(fans):,} fans"
-        if after[j]:
-            reason = f"liked right after it by {after[j]:,.0f} fans; " + reason
+        reason = f"liked by {_pct(shared_fans(j) / len(fans))} of its {len(fans):,} fans"
+        if right_after[j]:
+            return f"liked next by {right_after[j]:,.0f} of its fans, {reason}"
         return reason
     return scores, explain
 
@@ -334,19 +340,28 @@ class SequentialParts:
     """Per-query count vectors from which ``combine_parts`` makes the sequential score.
 
     ``after[d]``/``before[d]``: how many fans liked each movie ``d + 1`` likes after /
-    before the query; ``together``: co-occurrence weighted by fan activity
-    (``1 / likes_of_fan ** alpha``); ``together_count``: plain co-occurrence.
+    before the query; ``together``: co-occurrence among the fans (at most ``MAX_FANS``
+    of them, evenly spaced), each fan's likes weighted ``1 / likes_of_fan ** alpha``.
     """
 
     after: np.ndarray
     before: np.ndarray
     together: np.ndarray
-    together_count: np.ndarray
 
 
 def sequential_parts(model: LikedMatrices, item: int, window: int, alpha: float
                      ) -> SequentialParts:
     """Count what fans of ``item`` liked next, before, and at all (see ``SequentialParts``)."""
+    after, before = _neighbours(model, item, window)
+    sample = _fan_sample(model.fans(item))
+    fan_likes = model.user_indptr[sample + 1] - model.user_indptr[sample]
+    weights = np.repeat(fan_likes ** -float(alpha), fan_likes)
+    together = _count(model.user_items[_rows(model.user_indptr, sample)], model.n_items, weights)
+    return SequentialParts(after=after, before=before, together=together)
+
+
+def _neighbours(model: LikedMatrices, item: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Counts of the movies fans liked 1..window likes after and before ``item``."""
     start, stop = model.item_indptr[item], model.item_indptr[item + 1]
     fans = model.item_users[start:stop]
     pos = model.item_pos[start:stop].astype(np.int64)
@@ -358,11 +373,7 @@ def sequential_parts(model: LikedMatrices, item: int, window: int, alpha: float
                                  model.n_items)
         before[step - 1] = _count(model.user_items[pos[pos - step >= row_start] - step],
                                   model.n_items)
-    liked_by_fans = model.user_items[_rows(model.user_indptr, fans)]
-    fan_weight = np.repeat((row_stop - row_start) ** -float(alpha), row_stop - row_start)
-    return SequentialParts(after=after, before=before,
-                           together=_count(liked_by_fans, model.n_items, fan_weight),
-                           together_count=_count(liked_by_fans, model.n_items))
+    return after, before
 
 
 def combine_parts(parts: SequentialParts, params: SequentialParams,
@@ -375,6 +386,20 @@ def combine_parts(parts: SequentialParts, params: SequentialParams,
     nearby = nearby * discount
     together = parts.together * discount
     return _unit_max(nearby) + params.backoff * _unit_max(together)
+
+
+def _fan_sample(fans: np.ndarray) -> np.ndarray:
+    """All fans, or ``MAX_FANS`` of them evenly spaced (users are in position order)."""
+    if len(fans) <= MAX_FANS:
+        return fans
+    return fans[np.linspace(0, len(fans) - 1, MAX_FANS).astype(np.int64)]
+
+
+def _shared_fans(model: LikedMatrices, fans: np.ndarray) -> Callable[[int], int]:
+    """A function giving, exactly, how many of ``fans`` also liked a movie."""
+    is_fan = np.zeros(model.n_users, dtype=bool)
+    is_fan[fans] = True
+    return lambda j: int(is_fan[model.fans(j)].sum())
 
 
 def _unit_max(values: np.ndarray) -> np.ndarray:
