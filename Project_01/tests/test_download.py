@@ -1,15 +1,17 @@
 """Downloading MovieLens zips: checksum, resume, safe extraction and errors (local server only)."""
 import hashlib
+import io
 import re
 from pathlib import Path
 
 import platformdirs
 import pytest
+import requests
 
 from movie_recommender import MovieRecommenderError
 from movie_recommender.download import (DownloadError, InterruptedDownloadError,
-                                        default_cache_dir, fetch_dataset, is_safe_member,
-                                        parse_md5)
+                                        default_cache_dir, download_to_part, fetch_dataset,
+                                        is_safe_member, parse_md5)
 
 NAME = "ml-25m"
 ZIP_PATH = f"/{NAME}.zip"
@@ -164,6 +166,22 @@ def test_interrupted_transfer_resumes_with_a_range_request(grouplens, archive, m
     assert 0 < resumed_from <= len(archive) // 2  # at most the half the server sent
     # The md5 of the joined file matched (else DownloadError), and the contents are intact.
     assert_holds_csvs(folder, movielens_csvs)
+
+
+def test_body_shorter_than_content_length_is_caught_by_the_size_check(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Even a transport that does not enforce Content-Length cannot pass off a short body."""
+    response = requests.Response()
+    response.status_code = 200
+    response.headers["Content-Length"] = "100"
+    response.raw = io.BytesIO(b"x" * 60)  # ends cleanly after 60 bytes, no protocol error
+    session = requests.Session()
+    monkeypatch.setattr(session, "get", lambda *args, **kwargs: response)
+    part = tmp_path / "x.zip.part"
+
+    with pytest.raises(InterruptedDownloadError, match="stopped after 60 of 100 bytes"):
+        download_to_part(session, "http://127.0.0.1/x.zip", part, timeout=1.0, progress=False)
+    assert part.read_bytes() == b"x" * 60
 
 
 def test_server_ignoring_range_restarts_cleanly(grouplens, archive, movielens_csvs,
