@@ -280,6 +280,17 @@ def test_existing_folder_without_csvs_is_left_alone(grouplens, archive, tmp_path
     assert not grouplens.requests
 
 
+def test_unusable_cache_folder_is_a_one_line_error(grouplens, archive, tmp_path: Path) -> None:
+    """A cache path that cannot be created (here: it is a file) gives DownloadError, no OSError."""
+    grouplens.publish(NAME, archive)
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("a file")
+
+    with pytest.raises(DownloadError, match=f"cannot write the dataset into {not_a_folder}"):
+        fetch(grouplens, not_a_folder)
+    assert not_a_folder.read_text() == "a file"
+
+
 def test_unknown_dataset_name_is_a_value_error(tmp_path: Path) -> None:
     """Names outside DATASETS are refused before any I/O."""
     with pytest.raises(ValueError, match="unknown dataset 'ml-1b'"):
