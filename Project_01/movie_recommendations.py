@@ -7,15 +7,18 @@ ml-latest-small; larger MovieLens sets are downloaded once and indexed in a cach
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
 from dotenv import load_dotenv
 
-from movie_recommender import MovieRecommenderError, collaborative, download, index, output
+from movie_recommender import (MovieRecommenderError, collaborative, download, evaluation,
+                               index, output)
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -26,6 +29,7 @@ BUNDLED_DATASET = "ml-latest-small"
 BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
 DEFAULT_MIN_RATINGS = 10
 ID_PREFIX = "id:"
+EVALUATION_K = 10
 
 
 class BatchFileError(MovieRecommenderError):
@@ -74,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=collaborative.DEFAULT_METHOD,
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
-                        help="output format for --movie-title")
+                        help="output format of --movie-title and --evaluate")
     parser.add_argument("--dataset", choices=download.DATASETS, default=BUNDLED_DATASET,
                         help="MovieLens set; all but the bundled one are downloaded once")
     parser.add_argument("--data-dir", type=Path,
@@ -152,6 +156,24 @@ def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Itera
     return 1 if failures else 0
 
 
+def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
+    """Evaluate every method on ``folder``'s ratings; return the rendered report."""
+    # the CSV reader (pyarrow) is imported only here and in the index build: a query
+    # never needs it
+    dataset = importlib.import_module("movie_recommender.dataset")
+    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+    liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]
+    if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
+        raise MovieRecommenderError(f"cannot evaluate {folder}: no user has at least "
+                                    f"{evaluation.MIN_LIKED} liked ratings")
+    report = evaluation.evaluate(ratings, k=EVALUATION_K, eval_users=args.eval_users,
+                                 seed=args.seed)
+    if args.format == "json":
+        return output.to_json(output.evaluation_to_dict(report, EVALUATION_K), indent=2)
+    return output.format_evaluation(report, EVALUATION_K)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
     args = build_parser().parse_args(argv)
@@ -160,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cache_dir = args.cache_dir or download.default_cache_dir()
         folder = data_folder(args, cache_dir)
+        if args.evaluate:
+            print(run_evaluation(folder, args))
+            return 0
         arrays = index.open_index(folder, cache_dir, rebuild=args.rebuild_index)
         try:
             recommender = Recommender.from_arrays(arrays)

@@ -76,6 +76,24 @@ def write_movielens(folder: Path, movies: list[tuple], ratings: list[tuple]) -> 
     return folder
 
 
+@pytest.fixture(name="make_movielens")
+def fixture_make_movielens() -> Callable[[Path, list[tuple], list[tuple]], Path]:
+    """``write_movielens``: write a MovieLens folder from movie and rating rows."""
+    return write_movielens
+
+
+@pytest.fixture(name="tiny_rows")
+def fixture_tiny_rows() -> tuple[list[tuple], list[tuple]]:
+    """The tiny set's (movie rows, rating rows)."""
+    return list(TINY_MOVIES), tiny_ratings()
+
+
+@pytest.fixture(name="bundled_dir")
+def fixture_bundled_dir() -> Path:
+    """The bundled ml-latest-small folder (read-only: never write into it)."""
+    return BUNDLED_DIR
+
+
 @pytest.fixture(name="tiny_dir")
 def fixture_tiny_dir(tmp_path: Path) -> Path:
     """A folder with the tiny MovieLens set (fresh for each test, so tests may edit it)."""
