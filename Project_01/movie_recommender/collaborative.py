@@ -55,11 +55,11 @@ class SequentialParams:
     """
 
     window: int = 3
-    decay: float = 0.5
+    decay: float = 0.6
     backward: float = 0.5
-    backoff: float = 0.5
+    backoff: float = 1.0
     alpha: float = 0.5
-    beta: float = 0.5
+    beta: float = 0.2
 
 
 DEFAULT_PARAMS = SequentialParams()

@@ -165,13 +165,14 @@ def test_fan_sample_keeps_reasons_exact(random_ratings: Ratings,
 
 
 def test_sequential_prefers_the_movie_liked_next() -> None:
-    """B and C are both liked by every fan of A, but B always right after A."""
+    """B, C and D are liked by every fan of A: B right after A, C right before, D two after."""
     rows = []
     for user in range(5):
         rows += [(user, C, 5.0, 1), (user, A, 5.0, 2), (user, B, 5.0, 3), (user, D, 4.0, 4)]
     model = build_model(make_ratings(rows))
     recs = recommend(model, A, "sequential", k=3,
-                     params=collaborative.SequentialParams(backward=0.5, beta=0.0))
+                     params=collaborative.SequentialParams(window=2, decay=0.5, backward=0.8,
+                                                           backoff=1.0, alpha=0.5, beta=0.0))
     assert [rec.item for rec in recs] == [B, C, D]
     assert recs[0].reason == "liked next by 5 of its fans, liked by 100 % of its 5 fans"
 
