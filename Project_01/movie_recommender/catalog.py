@@ -5,8 +5,8 @@ save it with ``np.save`` and later runs can open it memory-mapped.
 """
 from __future__ import annotations
 
-import bisect
 import dataclasses
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -69,10 +69,27 @@ class StringTable(Sequence[str]):
         start, stop = int(self.offsets[index]), int(self.offsets[index + 1])
         return self.blob[start:stop].tobytes().decode("utf-8")
 
+    @functools.cached_property
+    def _buffer(self) -> memoryview:
+        return memoryview(self.blob)
+
     def find(self, text: str) -> int:
-        """Position of ``text`` in a table sorted in code-point order, or -1 if absent."""
-        pos = bisect.bisect_left(self, text)
-        return pos if pos < len(self) and self[pos] == text else -1
+        """Position of ``text`` in a table sorted in code-point order, or -1 if absent.
+
+        A binary search on the UTF-8 bytes (their order is the code-point order), so
+        no string is decoded on the way.
+        """
+        key, buffer, offsets = text.encode("utf-8"), self._buffer, self.offsets
+        low, high = 0, len(self)
+        while low < high:
+            middle = (low + high) // 2
+            if bytes(buffer[offsets[middle]:offsets[middle + 1]]) < key:
+                low = middle + 1
+            else:
+                high = middle
+        if low < len(self) and bytes(buffer[offsets[low]:offsets[low + 1]]) == key:
+            return low
+        return -1
 
 
 @dataclasses.dataclass(frozen=True)

@@ -149,12 +149,15 @@ class Recommender:
         genre_overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
         title_text = title_aliases(self.catalog.titles[movie])[0]
         title_similarity = self.titles.scores(title_text, len(self.catalog))
-        scores = genre_overlap + FALLBACK_TITLE_WEIGHT * title_similarity
+        scores = np.round(genre_overlap + FALLBACK_TITLE_WEIGHT * title_similarity, 9)
         allowed = ~exclude & (scores > 0)
         allowed[movie] = False
         candidates = np.flatnonzero(allowed)
+        if len(candidates) > top:  # keep the best scores and everything tied at the cut
+            kth = np.partition(scores[candidates], len(candidates) - top)[len(candidates) - top]
+            candidates = candidates[scores[candidates] >= kth]
         order = np.lexsort((candidates, -self.catalog.n_ratings[candidates].astype(np.int64),
-                            -np.round(scores[candidates], 9)))
+                            -scores[candidates]))
         chosen = candidates[order[:top]]
         return [Recommendation(int(j), float(scores[j]),
                                self._fallback_reason(movie, int(j), title_similarity[j]))

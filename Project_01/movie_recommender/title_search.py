@@ -13,6 +13,7 @@ never imports scikit-learn (importing it costs more than a second).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -188,18 +189,24 @@ class TitleIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
         return np.array(positions, dtype=np.int64), np.array(weights) / np.sqrt(norm)
 
+    @functools.cached_property
+    def alias_starts(self) -> np.ndarray:
+        """Index of each movie's first alias (a movie's aliases are consecutive rows)."""
+        return np.flatnonzero(np.diff(self.alias_movie, prepend=-1))
+
     def scores(self, text: str, n_movies: int) -> np.ndarray:
         """Cosine between ``text`` and each movie's best-matching alias (0 when unrelated)."""
         positions, weights = self.vectorize(text)
+        if len(positions) == 0:
+            return np.zeros(n_movies)
         starts, stops = self.indptr[positions], self.indptr[positions + 1]
-        rows = [self.alias[start:stop] for start, stop in zip(starts, stops)]
-        values = [self.weight[start:stop] * w for start, stop, w in zip(starts, stops, weights)]
+        rows = np.concatenate([self.alias[start:stop] for start, stop in zip(starts, stops)])
+        values = np.concatenate([self.weight[start:stop] * w
+                                 for start, stop, w in zip(starts, stops, weights)])
+        alias_scores = np.bincount(rows, weights=values, minlength=len(self.alias_movie))
         movie_scores = np.zeros(n_movies)
-        if rows:
-            alias_rows = np.concatenate(rows)
-            alias_scores = np.bincount(alias_rows, weights=np.concatenate(values))
-            touched = np.unique(alias_rows)
-            np.maximum.at(movie_scores, self.alias_movie[touched], alias_scores[touched])
+        movie_scores[self.alias_movie[self.alias_starts]] = np.maximum.reduceat(
+            alias_scores, self.alias_starts)
         return movie_scores
 
     def search(self, query: str, popularity: np.ndarray, years: np.ndarray, *,
@@ -238,10 +245,16 @@ class TitleIndex:
 
 def _ranked(scores: np.ndarray, popularity: np.ndarray, allowed: np.ndarray | None,
             k: int) -> list[TitleMatch]:
-    candidates = np.flatnonzero(scores > 0 if allowed is None else (scores > 0) & allowed)
-    rounded = np.round(scores[candidates], 6)
-    order = np.lexsort((candidates, -popularity[candidates].astype(np.int64), -rounded))
-    return [TitleMatch(int(candidates[i]), float(rounded[i])) for i in order[:k]]
+    rounded = np.round(scores, 6)
+    if allowed is not None:
+        rounded[~allowed] = 0.0
+    candidates = np.flatnonzero(rounded > 0)
+    if len(candidates) > k:  # keep the k best scores and everything tied with the k-th
+        kth = np.partition(rounded[candidates], len(candidates) - k)[len(candidates) - k]
+        candidates = candidates[rounded[candidates] >= kth]
+    order = np.lexsort((candidates, -popularity[candidates].astype(np.int64),
+                        -rounded[candidates]))
+    return [TitleMatch(int(candidates[i]), float(rounded[candidates[i]])) for i in order[:k]]
 
 
 def alias_table(titles: Sequence[str]) -> tuple[list[str], np.ndarray]:
