@@ -204,9 +204,7 @@ def _genre_bits(genres: Sequence[str]) -> tuple[list[str], np.ndarray]:
     if len(names) > MAX_GENRES:
         raise MovieRecommenderError(
             f"the data set has {len(names)} genres; at most {MAX_GENRES} are supported")
-    bit_of = {name: np.uint64(1) << np.uint64(bit) for bit, name in enumerate(names)}
-    bits = np.zeros(len(genre_lists), dtype=np.uint64)
-    for pos, movie_genres in enumerate(genre_lists):
-        for name in movie_genres:
-            bits[pos] |= bit_of[name]
-    return names, bits
+    bit_of = {name: 1 << bit for bit, name in enumerate(names)}
+    # distinct bits, so their sum is their bitwise OR (Python ints: fast, no overflow)
+    bits = [sum(bit_of[name] for name in set(movie_genres)) for movie_genres in genre_lists]
+    return names, np.array(bits, dtype=np.uint64)
