@@ -105,6 +105,24 @@ def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
     return download.fetch_dataset(args.dataset, cache_dir)
 
 
+def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recommender:
+    """Open (building if needed) the index of ``folder`` and assemble the recommender.
+
+    An index whose arrays do not fit this version of the code (e.g. written before the
+    model gained an array) is rebuilt once rather than reported.
+    """
+    arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    try:
+        return Recommender.from_arrays(arrays)
+    except ValueError as err:
+        logger.warning("the index does not fit this version (%s); rebuilding it", err)
+    try:
+        return Recommender.from_arrays(index.open_index(folder, cache_dir, rebuild=True))
+    except ValueError as err:
+        raise MovieRecommenderError(f"the index built from {folder} is inconsistent: {err}") \
+            from err
+
+
 def answer_query(recommender: Recommender, args: argparse.Namespace, text: str,
                  year: int | None) -> Answer:
     """Answer one title (or ``id:<movieId>``) with the options in ``args``.
@@ -185,12 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.evaluate:
             print(run_evaluation(folder, args))
             return 0
-        arrays = index.open_index(folder, cache_dir, rebuild=args.rebuild_index)
-        try:
-            recommender = Recommender.from_arrays(arrays)
-        except ValueError as err:
-            raise MovieRecommenderError(f"the index in {cache_dir} is inconsistent ({err}); "
-                                        "run again with --rebuild-index") from err
+        recommender = load_recommender(folder, cache_dir, rebuild=args.rebuild_index)
         if args.batch is not None:
             return run_batch(recommender, args, batch_queries(args.batch), sys.stdout)
         answer = answer_query(recommender, args, args.movie_title, args.year)

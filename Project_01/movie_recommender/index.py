@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
-SOURCE_FILES = ("movies.csv", "ratings.csv")
+SOURCE_FILES = ("movies.csv", "ratings.csv")  # as dataset.SOURCE_FILES, which imports pyarrow
 WHOLE_FILE_LIMIT = 8 << 20
 SAMPLE_BLOCKS, SAMPLE_BLOCK_SIZE = 32, 64 << 10
 STALE_TEMP_SECONDS = 3600

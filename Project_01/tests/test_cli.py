@@ -219,3 +219,17 @@ def test_script_runs_from_any_directory(cwd: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "usage:" in result.stdout
+
+
+def test_index_from_an_older_model_is_rebuilt(run, cache_dir: Path) -> None:
+    """An index lacking an array the code now needs is rebuilt instead of failing."""
+    assert run("--movie-title", "Toy Story")[0] == 0
+    index_folder = next((cache_dir / "index").iterdir())
+    manifest = json.loads((index_folder / "manifest.json").read_text(encoding="utf-8"))
+    build = manifest["build"]
+    del manifest["arrays"]["model.item_pos"]  # as if written by an older version
+    (index_folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    code, out = run("--movie-title", "Toy Story")
+    assert code == 0 and "Toy Story 2" in out
+    assert "rebuilding it" in run.err
+    assert not (index_folder / build).exists()
