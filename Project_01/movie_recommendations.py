@@ -36,6 +36,10 @@ class BatchFileError(MovieRecommenderError):
     """The ``--batch`` file cannot be read."""
 
 
+class QueryError(MovieRecommenderError):
+    """A query that looks like ``id:<movieId>`` but has no number after the colon."""
+
+
 def _non_empty(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError("must not be empty")
@@ -134,7 +138,7 @@ def answer_query(recommender: Recommender, args: argparse.Namespace, text: str,
         try:
             movie_id = int(text[len(ID_PREFIX):])
         except ValueError as err:
-            raise MovieRecommenderError(f"{text!r} is not id:<movieId>") from err
+            raise QueryError(f"{text!r} is not id:<movieId>") from err
         matches = recommender.find_id(movie_id)
     else:
         matches = recommender.find(text, year=year)
@@ -183,8 +187,8 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
     liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]
     if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
-        raise MovieRecommenderError(f"cannot evaluate {folder}: no user has at least "
-                                    f"{evaluation.MIN_LIKED} liked ratings")
+        raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
+                                   f"{evaluation.MIN_LIKED} liked ratings")
     report = evaluation.evaluate(ratings, k=EVALUATION_K, eval_users=args.eval_users,
                                  seed=args.seed)
     if args.format == "json":

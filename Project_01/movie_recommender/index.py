@@ -42,6 +42,10 @@ class IndexWriteError(MovieRecommenderError):
     """The index could not be written to the cache folder."""
 
 
+class SourceFileError(MovieRecommenderError):
+    """A source CSV of the index is missing or unreadable."""
+
+
 class StaleIndexError(Exception):
     """The stored index cannot be used (missing, outdated or damaged); the reason says why.
 
@@ -71,7 +75,7 @@ def source_stamps(folder: Path) -> dict[str, dict[str, int | str]]:
     """Size, mtime and content digest of each source CSV in ``folder``.
 
     Raises:
-        MovieRecommenderError: if a source file is missing.
+        SourceFileError: if a source file is missing or unreadable.
     """
     stamps: dict[str, dict[str, int | str]] = {}
     for name in SOURCE_FILES:
@@ -81,11 +85,11 @@ def source_stamps(folder: Path) -> dict[str, dict[str, int | str]]:
             stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
                             "digest": content_digest(path)}
         except FileNotFoundError as err:
-            raise MovieRecommenderError(
+            raise SourceFileError(
                 f"{path} not found: a MovieLens folder needs {' and '.join(SOURCE_FILES)}"
             ) from err
         except OSError as err:
-            raise MovieRecommenderError(f"cannot read {path}: {err.strerror}") from err
+            raise SourceFileError(f"cannot read {path}: {err.strerror}") from err
     return stamps
 
 
@@ -110,7 +114,9 @@ def open_index(folder: Path, cache_dir: Path, *, rebuild: bool = False,
         Named arrays (see ``index_build.build_arrays``), read-only.
 
     Raises:
-        MovieRecommenderError: for unreadable sources or an unwritable cache folder.
+        SourceFileError: for a missing or unreadable source CSV.
+        IndexWriteError: for an unwritable cache folder.
+        DatasetError: when a source CSV breaks the MovieLens contract (during a build).
     """
     directory = index_dir(cache_dir, folder)
     stamps = source_stamps(folder)  # taken before reading, so an edit during a build shows

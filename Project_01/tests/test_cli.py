@@ -156,17 +156,18 @@ def test_missing_data_dir_is_an_error(tmp_path: Path,
 def test_batch_writes_one_json_line_per_query(run, tmp_path: Path) -> None:
     """--batch answers titles and id:<movieId> lines; a failing line gets an error object."""
     queries = tmp_path / "queries.txt"
-    queries.write_text("Toy Story\n\nid:3\nqqqq zzzz\nid:12345\n", encoding="utf-8")
+    queries.write_text("Toy Story\n\nid:3\nqqqq zzzz\nid:12345\nid:x\n", encoding="utf-8")
     code, out = run("--batch", str(queries), "--top", "1")
     records = [json.loads(line) for line in out.splitlines()]
-    assert code == 1  # two lines failed
+    assert code == 1  # three lines failed
     assert [r["query"]["text"] for r in records] == ["Toy Story", "id:3", "qqqq zzzz",
-                                                     "id:12345"]
+                                                     "id:12345", "id:x"]
     assert records[0]["matched_movie"]["movieId"] == 1
     assert records[0]["recommendations"][0]["movieId"] == 2
     assert records[1]["matched_movie"]["movieId"] == 3
     assert records[2]["error"].startswith("no movie matches")
     assert records[3]["error"] == "no movie has movieId 12345"
+    assert records[4]["error"] == "'id:x' is not id:<movieId>"
 
 
 def test_batch_all_good_exits_zero(run, tmp_path: Path) -> None:
