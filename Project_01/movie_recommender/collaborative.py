@@ -30,7 +30,7 @@ DEFAULT_METHOD = "sequential"
 METHODS = (DEFAULT_METHOD, "cosine", "lift", "popular")
 
 _ARRAY_NAMES = ("user_indptr", "user_items", "user_loved",
-                "item_indptr", "item_users", "item_pos")
+                "item_indptr", "item_users", "item_pos", "item_loved")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +75,12 @@ class LikedMatrices:
             then movie position).
         user_loved: per entry of ``user_items``: rating above ``LIFT_FAN_THRESHOLD``.
         item_indptr: ``n_items + 1`` column offsets into ``item_users``/``item_pos``.
-        item_users: users who liked each movie, ascending.
+        item_users: users who liked each movie: first those who rated it above
+            ``LIFT_FAN_THRESHOLD``, then the others, each group ascending.
         item_pos: per entry of ``item_users``: its position in ``user_items``, which
             gives what that user liked next.
+        item_loved: per movie, how many of its ``item_users`` rated it above
+            ``LIFT_FAN_THRESHOLD`` (they come first).
     """
 
     user_indptr: np.ndarray
@@ -86,6 +89,7 @@ class LikedMatrices:
     item_indptr: np.ndarray
     item_users: np.ndarray
     item_pos: np.ndarray
+    item_loved: np.ndarray
 
     @property
     def n_users(self) -> int:
@@ -161,8 +165,8 @@ def build_model(ratings: Ratings) -> LikedMatrices:
     users, items = users[order], items[order]
     loved = (ratings.rating[liked] > LIFT_FAN_THRESHOLD)[order]
     del order
-    # users are sorted, so a stable sort by movie keeps each movie's users ascending
-    by_item = np.argsort(items, kind="stable").astype(np.int32)
+    # users are sorted, so a stable sort by (movie, not loved) keeps each group ascending
+    by_item = np.argsort(items.astype(np.int64) * 2 + ~loved, kind="stable").astype(np.int32)
     return LikedMatrices(
         user_indptr=_offsets(users, ratings.n_users),
         user_items=items,
@@ -170,6 +174,7 @@ def build_model(ratings: Ratings) -> LikedMatrices:
         item_indptr=_offsets(items, ratings.n_items),
         item_users=users[by_item],
         item_pos=by_item,
+        item_loved=np.bincount(items[loved], minlength=ratings.n_items).astype(np.int32),
     )
 
 
@@ -190,7 +195,8 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> LikedMatrices:
     model = LikedMatrices(**{name: arrays[name] for name in _ARRAY_NAMES})
     n_liked = len(model.user_items)
     if not (len(model.user_loved) == len(model.item_users) == len(model.item_pos) == n_liked
-            and model.user_indptr[-1] == n_liked and model.item_indptr[-1] == n_liked):
+            and model.user_indptr[-1] == n_liked and model.item_indptr[-1] == n_liked
+            and len(model.item_loved) == model.n_items):
         raise ValueError("model arrays do not fit together")
     return model
 
@@ -289,18 +295,16 @@ def _score_lift(model: LikedMatrices, item: int) -> _Scored | None:
     "all users" who rated it above 4, where (as in the original) "all users" are the
     users who rated any candidate, the query included, above 4.
     """
-    fans = _lift_fans(model, np.array([item]))[1]
+    fans = _lovers(model, np.array([item]))
     if len(fans) == 0:
         return None
     entries = _rows(model.user_indptr, fans)
     entries = entries[model.user_loved[entries]]
     fan_share = np.bincount(model.user_items[entries], minlength=model.n_items) / len(fans)
     kept = np.flatnonzero(fan_share > LIFT_MIN_SHARE)
-    kept_items, kept_lovers = _lift_fans(model, kept)
-    lovers = np.bincount(kept_items, minlength=model.n_items)
     any_lover = np.zeros(model.n_users, dtype=bool)
-    any_lover[kept_lovers] = True
-    all_share = lovers / any_lover.sum()
+    any_lover[_lovers(model, kept)] = True
+    all_share = model.item_loved / any_lover.sum()
     scores = np.zeros(model.n_items)
     scores[kept] = fan_share[kept] / all_share[kept]
 
@@ -310,12 +314,10 @@ def _score_lift(model: LikedMatrices, item: int) -> _Scored | None:
     return scores, explain
 
 
-def _lift_fans(model: LikedMatrices, items: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(movie, user) pairs of every rating above ``LIFT_FAN_THRESHOLD`` of ``items``."""
-    entries = _rows(model.item_indptr, items)
-    owners = np.repeat(items, np.diff(model.item_indptr)[items])
-    loved = model.user_loved[model.item_pos[entries]]
-    return owners[loved], model.item_users[entries[loved]]
+def _lovers(model: LikedMatrices, items: np.ndarray) -> np.ndarray:
+    """Users who rated any of ``items`` above ``LIFT_FAN_THRESHOLD`` (with repeats)."""
+    starts = model.item_indptr[items]
+    return model.item_users[_ranges(starts, model.item_loved[items])]
 
 
 def _score_sequential(model: LikedMatrices, item: int, params: SequentialParams) -> _Scored | None:
@@ -409,8 +411,17 @@ def _unit_max(values: np.ndarray) -> np.ndarray:
 
 def _rows(indptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Positions of every entry of ``rows`` in a CSR-style data array, row by row."""
-    starts = indptr[rows].astype(np.int64)
-    lengths = indptr[np.asarray(rows) + 1] - starts
+    return _ranges(indptr[rows], indptr[np.asarray(rows) + 1] - indptr[rows])
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The concatenated ranges ``start .. start + length - 1`` (int64).
+
+    >>> _ranges(np.array([5, 0]), np.array([2, 3]))
+    array([5, 6, 0, 1, 2])
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(lengths, dtype=np.int64)
     offsets = np.cumsum(lengths) - lengths
     return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
 
