@@ -2,11 +2,12 @@
 
 Layout of ``<cache>/index/<folder name>-<path hash>/``::
 
-    manifest.json        format version, source-file stamps, array shapes, current build
+    manifest.json        format version, code and source stamps, array shapes, current build
     build-<id>/<name>.npy  one plain .npy file per array (no pickles)
 
-The manifest ties the index to its sources: each CSV's size, mtime and a content digest.
-An index from another format version, whose sources changed, or with a missing or
+The manifest ties the index to its sources (each CSV's size, mtime and a content digest)
+and to the code that built it (a digest of the modules that decide its content). An index
+from another format version or other code, whose sources changed, or with a missing or
 damaged file is rebuilt, never used. A build is written to a temporary folder that is
 renamed when complete; the manifest is replaced last, in one ``os.replace``.
 """
@@ -36,6 +37,9 @@ SOURCE_FILES = ("movies.csv", "ratings.csv")  # as dataset.SOURCE_FILES, which i
 WHOLE_FILE_LIMIT = 8 << 20
 SAMPLE_BLOCKS, SAMPLE_BLOCK_SIZE = 32, 64 << 10
 STALE_TEMP_SECONDS = 3600
+BUILD_MODULES = ("catalog.py", "collaborative.py", "dataset.py", "index.py", "index_build.py",
+                 "title_search.py")
+"""The modules whose code decides what an index holds (read as files, never imported)."""
 
 
 class IndexWriteError(MovieRecommenderError):
@@ -68,6 +72,16 @@ def content_digest(path: Path) -> str:
             for offset in np.linspace(0, size - SAMPLE_BLOCK_SIZE, SAMPLE_BLOCKS).astype(np.int64):
                 stream.seek(int(offset))
                 digest.update(stream.read(SAMPLE_BLOCK_SIZE))
+    return digest.hexdigest()
+
+
+def code_digest() -> str:
+    """Digest of ``BUILD_MODULES``: an index built by other code (e.g. before an update
+    that changed an array's meaning) is rebuilt rather than misread."""
+    digest = hashlib.blake2b(digest_size=16)
+    package = Path(__file__).resolve().parent
+    for name in BUILD_MODULES:
+        digest.update((package / name).read_bytes())
     return digest.hexdigest()
 
 
@@ -119,7 +133,8 @@ def open_index(folder: Path, cache_dir: Path, *, rebuild: bool = False,
         DatasetError: when a source CSV breaks the MovieLens contract (during a build).
     """
     directory = index_dir(cache_dir, folder)
-    stamps = source_stamps(folder)  # taken before reading, so an edit during a build shows
+    # taken before reading, so an edit during a build shows next time
+    stamps = {"code": code_digest(), "sources": source_stamps(folder)}
     if not rebuild:
         try:
             arrays = read_index(directory, stamps)
@@ -145,9 +160,11 @@ def open_index(folder: Path, cache_dir: Path, *, rebuild: bool = False,
 def read_index(directory: Path, stamps: Mapping[str, object]) -> dict[str, np.ndarray]:
     """Open a stored index memory-mapped after checking it against ``stamps``.
 
+    ``stamps`` is ``{"code": code_digest(), "sources": source_stamps(folder)}``.
+
     Raises:
-        StaleIndexError: when the index is absent, from another format version or other
-            sources, or has a missing, truncated or damaged array file.
+        StaleIndexError: when the index is absent, from another format version, other
+            code or other sources, or has a missing, truncated or damaged array file.
     """
     try:
         manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
@@ -159,9 +176,13 @@ def read_index(directory: Path, stamps: Mapping[str, object]) -> dict[str, np.nd
         raise StaleIndexError(f"index format {manifest.get('format_version')!r} is not "
                               f"the current {FORMAT_VERSION}" if isinstance(manifest, dict)
                               else "unreadable manifest")
-    if manifest.get("sources") != stamps:
+    if manifest.get("code") != stamps["code"]:
+        raise StaleIndexError("built by another version of the code")
+    if manifest.get("sources") != stamps["sources"]:
+        old_sources = manifest.get("sources")
+        old_sources = old_sources if isinstance(old_sources, dict) else {}
         changed = [name for name in SOURCE_FILES
-                   if (manifest.get("sources") or {}).get(name) != stamps.get(name)]
+                   if old_sources.get(name) != stamps["sources"].get(name)]
         raise StaleIndexError(f"source changed: {', '.join(changed) or 'file list'}")
     try:
         build = directory / manifest["build"]
@@ -190,7 +211,7 @@ def _load_array(path: Path, spec: Mapping[str, object]) -> np.ndarray:
 
 def write_index(directory: Path, arrays: Mapping[str, np.ndarray],
                 stamps: Mapping[str, object]) -> None:
-    """Store ``arrays`` as the index in ``directory``, atomically.
+    """Store ``arrays`` as the index in ``directory``, atomically, with ``stamps``.
 
     The arrays go to a temporary folder that is renamed once complete; the manifest that
     points to it is replaced last, so a reader sees either the old index or the new one.
@@ -211,8 +232,7 @@ def write_index(directory: Path, arrays: Mapping[str, np.ndarray],
         build = f"build-{uuid.uuid4().hex[:12]}"
         os.replace(temp, directory / build)
         temp = None
-        manifest = {"format_version": FORMAT_VERSION, "build": build, "sources": dict(stamps),
-                    "arrays": specs}
+        manifest = {"format_version": FORMAT_VERSION, "build": build, **stamps, "arrays": specs}
         manifest_temp = directory / f".{MANIFEST}.{os.getpid()}.tmp"
         manifest_temp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         os.replace(manifest_temp, directory / MANIFEST)

@@ -82,6 +82,28 @@ def test_changed_source_rebuilds(tiny_dir: Path, cache_dir: Path, builds: list[P
     assert int(arrays["catalog.n_ratings"].sum()) == expected
 
 
+def test_index_built_by_other_code_is_rebuilt(tiny_dir: Path, cache_dir: Path,
+                                              builds: list[Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a code update that may change what the arrays mean, the index is rebuilt."""
+    index.open_index(tiny_dir, cache_dir, progress=False)
+    index.open_index(tiny_dir, cache_dir, progress=False)
+    assert len(builds) == 1
+    monkeypatch.setattr(index, "code_digest", lambda: "digest of other code")
+    index.open_index(tiny_dir, cache_dir, progress=False)
+    assert len(builds) == 2
+
+
+def test_code_digest_covers_the_build_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The digest reads every module that decides the index's content, and only depends on it."""
+    package = Path(index.__file__).parent
+    assert all((package / name).is_file() for name in index.BUILD_MODULES)
+    full = index.code_digest()
+    assert index.code_digest() == full
+    monkeypatch.setattr(index, "BUILD_MODULES", index.BUILD_MODULES[:-1])
+    assert index.code_digest() != full
+
+
 def test_rebuild_flag_forces_a_build(tiny_dir: Path, cache_dir: Path,
                                      builds: list[Path]) -> None:
     """``rebuild=True`` (--rebuild-index) builds even when the index is current."""
