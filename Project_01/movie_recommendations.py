@@ -9,16 +9,17 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
+import platformdirs
 from dotenv import load_dotenv
 
-from movie_recommender import (MovieRecommenderError, collaborative, download, evaluation,
-                               index, output)
+from movie_recommender import MovieRecommenderError, collaborative, evaluation, index, output
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -29,6 +30,11 @@ BUNDLED_DATASET = "ml-latest-small"
 BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
 DEFAULT_MIN_RATINGS = 10
 ID_PREFIX = "id:"
+# movie_recommender.download imports requests (about 0.2 s, half a warm query), so it is
+# imported only to download. These mirror its DATASETS, CACHE_DIR_ENV and
+# default_cache_dir(); test_cli checks that they agree.
+DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
+CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
 EVALUATION_K = 10
 
 
@@ -83,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="output format of --movie-title and --evaluate")
-    parser.add_argument("--dataset", choices=download.DATASETS, default=BUNDLED_DATASET,
+    parser.add_argument("--dataset", choices=DATASETS, default=BUNDLED_DATASET,
                         help="MovieLens set; all but the bundled one are downloaded once")
     parser.add_argument("--data-dir", type=Path,
                         help="use this folder with movies.csv and ratings.csv instead")
@@ -100,12 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def default_cache_dir() -> Path:
+    """``$MOVIELENS_CACHE_DIR`` (``.env`` is loaded first), else the user cache folder."""
+    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_cache_path("mlops-essentials", appauthor=False) / "movielens"
+
+
 def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
     """The MovieLens folder to use: ``--data-dir``, the bundled set, or a download."""
     if args.data_dir is not None:
         return args.data_dir
     if args.dataset == BUNDLED_DATASET:
         return BUNDLED_DIR
+    download = importlib.import_module("movie_recommender.download")
     return download.fetch_dataset(args.dataset, cache_dir)
 
 
@@ -202,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     load_dotenv()
     try:
-        cache_dir = args.cache_dir or download.default_cache_dir()
+        cache_dir = args.cache_dir or default_cache_dir()
         folder = data_folder(args, cache_dir)
         if args.evaluate:
             print(run_evaluation(folder, args))

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import movie_recommendations
 from movie_recommendations import main
+from movie_recommender import download
 
 SCRIPT = Path(__file__).resolve().parents[1] / "movie_recommendations.py"
 
@@ -234,3 +237,44 @@ def test_index_from_an_older_model_is_rebuilt(run, cache_dir: Path) -> None:
     assert code == 0 and "Toy Story 2" in out
     assert "rebuilding it" in run.err
     assert not (index_folder / build).exists()
+
+
+def test_light_copies_agree_with_the_download_module(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """The CLI's dataset names and default cache folder are download.py's own."""
+    assert movie_recommendations.DATASETS == download.DATASETS
+    assert movie_recommendations.CACHE_DIR_ENV == download.CACHE_DIR_ENV
+    monkeypatch.delenv(download.CACHE_DIR_ENV, raising=False)
+    assert movie_recommendations.default_cache_dir() == download.default_cache_dir()
+    monkeypatch.setenv(download.CACHE_DIR_ENV, str(tmp_path))
+    assert movie_recommendations.default_cache_dir() == download.default_cache_dir() == tmp_path
+
+
+def test_named_dataset_comes_from_the_download_cache(tiny_dir: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """--dataset ml-25m uses the already downloaded copy in --cache-dir (no network)."""
+    cache = tmp_path / "cache"
+    shutil.copytree(tiny_dir, cache / "ml-25m")
+    code = main(["--dataset", "ml-25m", "--cache-dir", str(cache), "--min-ratings", "1",
+                 "--movie-title", "Toy Story", "--format", "json"])
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["recommendations"][0]["movieId"] == 2
+
+
+def test_warm_query_skips_heavy_imports(tiny_dir: Path, cache_dir: Path) -> None:
+    """Once the index exists, a query imports none of pandas, scikit-learn, scipy, pyarrow
+    or requests (together they cost seconds)."""
+    argv = ["--data-dir", str(tiny_dir), "--cache-dir", str(cache_dir), "--min-ratings", "1",
+            "--movie-title", "Toy Story"]
+    probe = ("import sys; import movie_recommendations as cli; code = cli.main(sys.argv[1:]); "
+             "heavy = {'pandas', 'sklearn', 'scipy', 'pyarrow', 'requests'}; "
+             "print(sorted(heavy & {name.split('.')[0] for name in sys.modules})); "
+             "sys.exit(code)")
+    imported = []
+    for _ in range(2):  # the first run builds the index, the second only queries it
+        result = subprocess.run([sys.executable, "-c", probe, *argv], cwd=SCRIPT.parent,
+                                capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stderr
+        imported.append(result.stdout.splitlines()[-1])
+    assert "'sklearn'" in imported[0] and "'pyarrow'" in imported[0]  # the probe sees them
+    assert imported[1] == "[]"
