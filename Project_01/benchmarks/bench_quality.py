@@ -11,10 +11,13 @@ whether the default method reaches its goal.
 import argparse
 import importlib
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from types import ModuleType
+
+import numpy as np
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,35 @@ def run(name: str, folder: Path, eval_users: int | None, seed: int) -> bool:
           f" {report.n_eligible:,} users with >= {evaluation.MIN_LIKED} likes; "
           f"read {loaded - started:.1f} s, evaluated {finished - loaded:.1f} s")
     print(evaluation.format_table(report))
+    print_speed(ratings, seed)
     return print_comparison(name, {result.method: result.hit_rate for result in report.results})
+
+
+def print_speed(ratings, seed: int, n_queries: int = 100) -> None:
+    """Time ``build_model`` and ``recommend`` (the most liked movies and random liked ones)."""
+    collaborative = _module("collaborative")
+    started = time.perf_counter()
+    model = collaborative.build_model(ratings)
+    built = time.perf_counter() - started
+    likes = model.item_likes()
+    queries = np.concatenate([np.argsort(-likes, kind="stable")[:n_queries],
+                              np.random.default_rng(seed).choice(np.flatnonzero(likes),
+                                                                 n_queries)])
+    print(f"\nspeed: build_model {built:.1f} s for {len(ratings.rating):,} ratings; "
+          f"recommend over the {n_queries} most liked + {n_queries} random liked movies "
+          f"(load {os.getloadavg()[0]:.1f}):")
+    print(f"{'method':<12} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    for method in collaborative.METHODS:
+        milliseconds = [_time_ms(collaborative.recommend, model, int(item), method)
+                        for item in queries]
+        median, p95, worst = np.percentile(milliseconds, [50, 95, 100])
+        print(f"{method:<12} {median:>10.1f} {p95:>8.1f} {worst:>8.1f}")
+
+
+def _time_ms(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return 1000 * (time.perf_counter() - started)
 
 
 def print_comparison(name: str, rates: dict[str, float]) -> bool:

@@ -5,6 +5,14 @@ the rating arrays into a ``LikedMatrices`` of plain numpy arrays (sparse "liked"
 matrices in both orientations), ``to_arrays``/``from_arrays`` convert it to and from a
 ``dict`` of arrays that can be saved and memory-mapped, and ``recommend`` answers one
 query by reading only the rows of the query movie's fans.
+
+Methods (``METHODS``; "fans" of a movie are the users who liked it):
+
+- ``sequential`` (default): what its fans liked right after it (and just before),
+  backed off to co-occurrence among its fans with a popularity discount;
+- ``cosine``: item-item cosine similarity of the binary "liked" columns;
+- ``lift``: the original Dataquest score, reproduced exactly;
+- ``popular``: the most liked movies overall (a baseline).
 """
 from __future__ import annotations
 
@@ -63,6 +71,7 @@ class SequentialParams:
 
 
 DEFAULT_PARAMS = SequentialParams()
+"""Chosen on the validation split of ml-latest-small (``benchmarks/bench_quality.py``)."""
 
 
 @dataclasses.dataclass(frozen=True)

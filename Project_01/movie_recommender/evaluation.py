@@ -102,7 +102,7 @@ def default_param_grid() -> list[SequentialParams]:
     default = collaborative.DEFAULT_PARAMS
     grid = [default]
     for backward, backoff, alpha, beta in itertools.product(
-            (0.0, 0.5), (0.3, 1.0, 3.0, 10.0), (0.5, 1.0), (0.0, 0.2, 0.4)):
+            (0.0, 0.5), (0.3, 1.0, 3.0, 10.0, 100.0), (0.5, 1.0), (0.0, 0.2, 0.4)):
         grid.append(dataclasses.replace(default, backward=backward, backoff=backoff,
                                         alpha=alpha, beta=beta))
     return grid

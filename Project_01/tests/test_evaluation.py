@@ -123,3 +123,34 @@ def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
     again = evaluation.evaluate(rotations, methods=["popular"], eval_users=4, seed=3)
     assert first.results[0].n_users == 4
     assert first == again
+
+
+def test_tuning_ranks_match_recommend() -> None:
+    """``tune`` scores only each query's support; it must agree with ``recommend`` exactly."""
+    rng = np.random.default_rng(11)
+    sequences = [rng.choice(30, size=rng.integers(5, 15), replace=False,
+                            p=np.linspace(3, 1, 30) / np.linspace(3, 1, 30).sum()).tolist()
+                 for _ in range(80)]
+    ratings = ratings_from_sequences(sequences, n_items=30)
+    model = collaborative.build_model(ratings)
+    queries = np.array([seq[0] for seq in sequences])
+    targets = np.array([seq[-1] for seq in sequences])
+    for params in evaluation.default_param_grid()[:6]:
+        _, tuned = evaluation.tune(model, queries, targets, [params], k=5)
+        hits = [target in [rec.item for rec in collaborative.recommend(
+                    model, int(query), k=5, params=params)]
+                for query, target in zip(queries, targets)]
+        assert tuned.hit_rate == pytest.approx(np.mean(hits))
+        assert 0 < tuned.hit_rate < 1
+
+
+def test_report_table_and_dict(rotations: Ratings) -> None:
+    """The text table has one row per method; the dict holds the same figures."""
+    report = evaluation.evaluate(rotations, methods=["cosine", "popular"], k=5)
+    lines = evaluation.format_table(report, k=5).splitlines()
+    assert lines[0].split() == ["method", "HR@5", "NDCG@5", "users"]
+    assert lines[1].startswith("cosine") and "1.0000 ± 0.0000" in lines[1]
+    assert lines[2].startswith("popular") and "0.5000 ± 0.1508" in lines[2]
+    as_dict = evaluation.report_to_dict(report)
+    assert [row["hit_rate"] for row in as_dict["results"]] == [1.0, 0.5]
+    assert as_dict["n_eligible"] == 12 and as_dict["validation"] is None
