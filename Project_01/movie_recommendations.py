@@ -207,8 +207,8 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     report = evaluation.evaluate(ratings, k=EVALUATION_K, eval_users=args.eval_users,
                                  seed=args.seed)
     if args.format == "json":
-        return output.to_json(output.evaluation_to_dict(report, EVALUATION_K), indent=2)
-    return output.format_evaluation(report, EVALUATION_K)
+        return output.to_json(evaluation.report_to_dict(report), indent=2)
+    return evaluation.format_table(report, EVALUATION_K)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,12 +15,10 @@ A query that fails in ``--batch`` gives ``{"query": {...}, "error": "no movie ma
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 from movie_recommender.catalog import Catalog
-from movie_recommender.evaluation import EvaluationReport
 from movie_recommender.recommender import Answer
 
 TITLE_WIDTH = 42
@@ -96,33 +94,3 @@ def format_table(answer: Answer, catalog: Catalog) -> str:
 def _cut(text: str, width: int) -> str:
     """Shorten ``text`` to ``width`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= width else text[:width - 1] + "\u2026"
-
-
-def evaluation_to_dict(report: EvaluationReport, k: int) -> dict[str, Any]:
-    """The ``--evaluate --format json`` object: one entry per method, plus the tuning."""
-    return {
-        "k": k,
-        "eligible_users": report.n_eligible,
-        "methods": [{"method": r.method, "users": r.n_users,
-                     f"hr@{k}": r.hit_rate, f"hr@{k}_se": r.hit_rate_se,
-                     f"ndcg@{k}": r.ndcg, f"ndcg@{k}_se": r.ndcg_se} for r in report.results],
-        "tuned_params": dataclasses.asdict(report.params),
-        "validation_hr": report.validation.hit_rate if report.validation else None,
-    }
-
-
-def format_evaluation(report: EvaluationReport, k: int) -> str:
-    """Human-readable evaluation table (mean ± standard error per method)."""
-    evaluated = report.results[0].n_users if report.results else 0
-    lines = [f"Leave-last-liked-out evaluation: {evaluated:,} of {report.n_eligible:,} "
-             f"users with enough likes",
-             f"{'Method':<12}  {f'HR@{k}':>17}  {f'NDCG@{k}':>17}"]
-    for result in report.results:
-        lines.append(f"{result.method:<12}  {result.hit_rate:8.4f} ± {result.hit_rate_se:6.4f}"
-                     f"  {result.ndcg:8.4f} ± {result.ndcg_se:6.4f}")
-    params = ", ".join(f"{name}={value}" for name, value in
-                       dataclasses.asdict(report.params).items())
-    lines.append(f"Default-method parameters (tuned on the validation split): {params}")
-    if report.validation is not None:
-        lines.append(f"Validation HR@{k} with them: {report.validation.hit_rate:.4f}")
-    return "\n".join(lines)

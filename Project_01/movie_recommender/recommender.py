@@ -143,13 +143,7 @@ class Recommender:
         Score: genre overlap (Jaccard) + ``FALLBACK_TITLE_WEIGHT`` x title cosine; ties go to
         the more rated movie.
         """
-        bits = self.catalog.genre_bits
-        shared = np.bitwise_count(bits & bits[movie]).astype(np.float64)
-        union = np.bitwise_count(bits | bits[movie]).astype(np.float64)
-        genre_overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-        title_text = title_aliases(self.catalog.titles[movie])[0]
-        title_similarity = self.titles.scores(title_text, len(self.catalog))
-        scores = np.round(genre_overlap + FALLBACK_TITLE_WEIGHT * title_similarity, 9)
+        scores, title_similarity = self._fallback_scores(movie)
         allowed = ~exclude & (scores > 0)
         allowed[movie] = False
         candidates = np.flatnonzero(allowed)
@@ -162,6 +156,17 @@ class Recommender:
         return [Recommendation(int(j), float(scores[j]),
                                self._fallback_reason(movie, int(j), title_similarity[j]))
                 for j in chosen]
+
+    def _fallback_scores(self, movie: int) -> tuple[np.ndarray, np.ndarray]:
+        """Fallback score of every movie (rounded to 1e-9), and its title similarity."""
+        bits = self.catalog.genre_bits
+        shared = np.bitwise_count(bits & bits[movie]).astype(np.float64)
+        union = np.bitwise_count(bits | bits[movie]).astype(np.float64)
+        genre_overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+        title_text = title_aliases(self.catalog.titles[movie])[0]
+        title_similarity = self.titles.scores(title_text, len(self.catalog))
+        scores = genre_overlap + FALLBACK_TITLE_WEIGHT * title_similarity
+        return np.round(scores, 9), title_similarity
 
     def _fallback_reason(self, movie: int, other: int, title_similarity: float) -> str:
         shared = [g for g in self.catalog.genres(other) if g in self.catalog.genres(movie)]

@@ -195,10 +195,10 @@ def test_evaluate_prints_every_method(bundled_dir: Path, tmp_path: Path,
                  "--format", "json", "--eval-users", "5", "--seed", "1"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
-    assert [m["method"] for m in report["methods"]] == ["sequential", "cosine", "lift",
+    assert [m["method"] for m in report["results"]] == ["sequential", "cosine", "lift",
                                                         "popular"]
-    assert all(m["users"] == 5 and 0 <= m["hr@10"] <= 1 for m in report["methods"])
-    assert report["eligible_users"] > 500
+    assert all(m["n_users"] == 5 and 0 <= m["hit_rate"] <= 1 for m in report["results"])
+    assert report["n_eligible"] > 500
 
 
 def test_evaluate_without_enough_likes_is_an_error(run) -> None:
