@@ -1,31 +1,240 @@
 """Recommend movies that fans of a title also loved.
 
-TF-IDF title search, then collaborative filtering on MovieLens ratings.
+TF-IDF title search finds the movie you typed; collaborative filtering on MovieLens
+ratings recommends what its fans liked too. Works offline on the bundled
+ml-latest-small; larger MovieLens sets are downloaded once and indexed in a cache.
 """
-import argparse
-import logging
-import sys
+from __future__ import annotations
 
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import platformdirs
+from dotenv import load_dotenv
+
+from movie_recommender import MovieRecommenderError, collaborative, evaluation, index, output
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
+from movie_recommender.recommender import Answer, Recommender
 
 logger = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parent
+BUNDLED_DATASET = "ml-latest-small"
+BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
+DEFAULT_MIN_RATINGS = 10
+ID_PREFIX = "id:"
+# movie_recommender.download imports requests (about 0.2 s, half a warm query), so it is
+# imported only to download. These mirror its DATASETS, CACHE_DIR_ENV and
+# default_cache_dir(); test_cli checks that they agree.
+DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
+CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
+EVALUATION_K = 10
+
+
+class BatchFileError(MovieRecommenderError):
+    """The ``--batch`` file cannot be read."""
+
+
+class QueryError(MovieRecommenderError):
+    """A query that looks like ``id:<movieId>`` but has no number after the colon."""
+
+
+def _non_empty(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text.strip()
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _not_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (kept apart from ``main`` so tests can inspect it)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    query = parser.add_mutually_exclusive_group(required=True)
+    query.add_argument("--movie-title", type=_non_empty,
+                       help='a title you liked, e.g. "Toy Story" or "Hamlet 1996"')
+    query.add_argument("--batch", type=Path, metavar="FILE",
+                       help="answer every line of FILE (a title or id:<movieId>); "
+                            "JSON Lines on stdout")
+    query.add_argument("--evaluate", action="store_true",
+                       help="measure every method offline (HR@10, NDCG@10) instead")
+    parser.add_argument("--year", type=int, help="only match movies from this year")
+    parser.add_argument("--top", type=_positive, default=10, help="number of recommendations")
+    parser.add_argument("--genre", action="append", default=[], metavar="G",
+                        help="only recommend movies of this genre (repeat for any of several)")
+    parser.add_argument("--min-ratings", type=_not_negative, default=DEFAULT_MIN_RATINGS,
+                        metavar="K", help="skip movies with fewer ratings than K")
+    parser.add_argument("--method", choices=collaborative.METHODS,
+                        default=collaborative.DEFAULT_METHOD,
+                        help="how to score recommendations")
+    parser.add_argument("--format", choices=("table", "json"), default="table",
+                        help="output format of --movie-title and --evaluate")
+    parser.add_argument("--dataset", choices=DATASETS, default=BUNDLED_DATASET,
+                        help="MovieLens set; all but the bundled one are downloaded once")
+    parser.add_argument("--data-dir", type=Path,
+                        help="use this folder with movies.csv and ratings.csv instead")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="where downloads and indexes are kept (default: $MOVIELENS_CACHE_DIR "
+                             "or the user cache folder)")
+    parser.add_argument("--rebuild-index", action="store_true",
+                        help="rebuild the cached index even if it is up to date")
+    parser.add_argument("--eval-users", type=_positive,
+                        help="--evaluate on a random sample of this many users")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of --eval-users")
     parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
                         help="how much to log on stderr")
     return parser
+
+
+def default_cache_dir() -> Path:
+    """``$MOVIELENS_CACHE_DIR`` (``.env`` is loaded first), else the user cache folder."""
+    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if configured:
+        return Path(configured).expanduser()
+    return platformdirs.user_cache_path("mlops-essentials", appauthor=False) / "movielens"
+
+
+def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
+    """The MovieLens folder to use: ``--data-dir``, the bundled set, or a download."""
+    if args.data_dir is not None:
+        return args.data_dir
+    if args.dataset == BUNDLED_DATASET:
+        return BUNDLED_DIR
+    download = importlib.import_module("movie_recommender.download")
+    return download.fetch_dataset(args.dataset, cache_dir)
+
+
+def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recommender:
+    """Open (building if needed) the index of ``folder`` and assemble the recommender.
+
+    An index whose arrays do not fit this version of the code (e.g. written before the
+    model gained an array) is rebuilt once rather than reported.
+    """
+    arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    try:
+        return Recommender.from_arrays(arrays)
+    except ValueError as err:
+        logger.warning("the index does not fit this version (%s); rebuilding it", err)
+    try:
+        return Recommender.from_arrays(index.open_index(folder, cache_dir, rebuild=True))
+    except ValueError as err:
+        raise MovieRecommenderError(f"the index built from {folder} is inconsistent: {err}") \
+            from err
+
+
+def answer_query(recommender: Recommender, args: argparse.Namespace, text: str,
+                 year: int | None) -> Answer:
+    """Answer one title (or ``id:<movieId>``) with the options in ``args``.
+
+    Raises:
+        MovieRecommenderError: for an unknown title or id, or an unknown genre.
+    """
+    if text.lower().startswith(ID_PREFIX):
+        try:
+            movie_id = int(text[len(ID_PREFIX):])
+        except ValueError as err:
+            raise QueryError(f"{text!r} is not id:<movieId>") from err
+        matches = recommender.find_id(movie_id)
+    else:
+        matches = recommender.find(text, year=year)
+    return recommender.recommend(matches, method=args.method, top=args.top,
+                                 genres=args.genre, min_ratings=args.min_ratings)
+
+
+def batch_queries(path: Path) -> Iterator[str]:
+    """Non-blank lines of a ``--batch`` file, stripped.
+
+    Raises:
+        BatchFileError: if the file cannot be read.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise BatchFileError(f"cannot read --batch file {path}: {err}") from err
+    return (line.strip() for line in lines if line.strip())
+
+
+def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Iterable[str],
+              out: TextIO) -> int:
+    """Answer each query as one JSON line; return 1 if any query failed, else 0."""
+    failures = 0
+    for text in queries:
+        query = output.query_fields(text, args.year)
+        try:
+            answer = answer_query(recommender, args, text, args.year)
+            record = output.answer_to_dict(answer, recommender.catalog, query)
+        except MovieRecommenderError as err:
+            failures += 1
+            logger.warning("%s", err)
+            record = output.error_to_dict(query, str(err))
+        out.write(output.to_json(record) + "\n")
+    if failures:
+        logger.error("%d of the batch queries failed (see their \"error\" field)", failures)
+    return 1 if failures else 0
+
+
+def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
+    """Evaluate every method on ``folder``'s ratings; return the rendered report."""
+    # the CSV reader (pyarrow) is imported only here and in the index build: a query
+    # never needs it
+    dataset = importlib.import_module("movie_recommender.dataset")
+    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+    liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]
+    if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
+        raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
+                                   f"{evaluation.MIN_LIKED} liked ratings")
+    report = evaluation.evaluate(ratings, k=EVALUATION_K, eval_users=args.eval_users,
+                                 seed=args.seed)
+    if args.format == "json":
+        return output.to_json(evaluation.report_to_dict(report), indent=2)
+    return evaluation.format_table(report, EVALUATION_K)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
-    logger.error("the movie recommender is not built yet (issue #4)")
-    return 1
+    load_dotenv()
+    try:
+        cache_dir = args.cache_dir or default_cache_dir()
+        folder = data_folder(args, cache_dir)
+        if args.evaluate:
+            print(run_evaluation(folder, args))
+            return 0
+        recommender = load_recommender(folder, cache_dir, rebuild=args.rebuild_index)
+        if args.batch is not None:
+            return run_batch(recommender, args, batch_queries(args.batch), sys.stdout)
+        answer = answer_query(recommender, args, args.movie_title, args.year)
+    except MovieRecommenderError as err:
+        logger.error("%s", err)
+        return 1
+    if args.format == "json":
+        query = output.query_fields(args.movie_title, args.year)
+        print(output.to_json(output.answer_to_dict(answer, recommender.catalog, query), indent=2))
+    else:
+        print(output.format_table(answer, recommender.catalog))
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""Offline quality of every recommendation method against the issue-5 goals.
+
+Runs the leave-last-liked-out evaluation (``movie_recommender.evaluation``) on
+ml-latest-small and, when given, on the 25M-rating synthetic MovieLens set, and prints
+HR@10 and NDCG@10 with standard errors for every method, the ratio against the
+most-popular baseline and the original lift score, the issue's reference figures, and
+whether the default method reaches its goal.
+
+    python Project_01/benchmarks/bench_quality.py --synthetic-dir /path/to/synth-25m
+"""
+import argparse
+import importlib
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+BUNDLED_DIR = PROJECT_DIR / "data" / "ml-latest-small"
+
+GOALS = {"ml-latest-small": 0.075, "synthetic 25M": 0.079}
+"""HR@10 the default method must reach (issue 5)."""
+
+REFERENCE = {
+    "ml-latest-small": {"lift": 0.018, "popular": 0.030, "cosine": 0.051,
+                        "implicit best item-item": 0.051},
+    "synthetic 25M": {"lift": 0.018, "popular": 0.046, "cosine": 0.053,
+                      "implicit best item-item": 0.079},
+}
+"""HR@10 measured in issue 5 with the same protocol (not re-measured here)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command-line parser."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--small-dir", type=Path, default=BUNDLED_DIR,
+                        help="ml-latest-small folder (movies.csv, ratings.csv)")
+    parser.add_argument("--synthetic-dir", type=Path, default=None,
+                        help="folder made by make_synthetic_movielens.py (skipped if not given)")
+    parser.add_argument("--eval-users", type=int, default=3000,
+                        help="users sampled on the synthetic set (ml-latest-small uses all)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the user sample")
+    parser.add_argument("--log-level", default="WARNING",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
+    return parser
+
+
+def _module(name: str) -> ModuleType:
+    """A module of the ``movie_recommender`` package (this script runs from benchmarks/)."""
+    if str(PROJECT_DIR) not in sys.path:
+        sys.path.insert(0, str(PROJECT_DIR))
+    return importlib.import_module(f"movie_recommender.{name}" if name else "movie_recommender")
+
+
+def run(name: str, folder: Path, eval_users: int | None, seed: int) -> bool:
+    """Evaluate one data set, print its tables; return whether the goal is reached."""
+    dataset, evaluation = _module("dataset"), _module("evaluation")
+    started = time.perf_counter()
+    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+    loaded = time.perf_counter()
+    report = evaluation.evaluate(ratings, eval_users=eval_users, seed=seed)
+    finished = time.perf_counter()
+    print(f"\n== {name}: {folder}")
+    print(f"{len(ratings.rating):,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} movies;"
+          f" {report.n_eligible:,} users with >= {evaluation.MIN_LIKED} likes; "
+          f"read {loaded - started:.1f} s, evaluated {finished - loaded:.1f} s")
+    print(evaluation.format_table(report))
+    print_speed(ratings, seed)
+    return print_comparison(name, {result.method: result.hit_rate for result in report.results})
+
+
+def print_speed(ratings, seed: int, n_queries: int = 100) -> None:
+    """Time ``build_model`` and ``recommend`` (the most liked movies and random liked ones)."""
+    collaborative = _module("collaborative")
+    started = time.perf_counter()
+    model = collaborative.build_model(ratings)
+    built = time.perf_counter() - started
+    likes = model.item_likes()
+    queries = np.concatenate([np.argsort(-likes, kind="stable")[:n_queries],
+                              np.random.default_rng(seed).choice(np.flatnonzero(likes),
+                                                                 n_queries)])
+    print(f"\nspeed: build_model {built:.1f} s for {len(ratings.rating):,} ratings; "
+          f"recommend over the {n_queries} most liked + {n_queries} random liked movies "
+          f"(load {os.getloadavg()[0]:.1f}):")
+    print(f"{'method':<12} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
+    for method in collaborative.METHODS:
+        milliseconds = [_time_ms(collaborative.recommend, model, int(item), method)
+                        for item in queries]
+        median, p95, worst = np.percentile(milliseconds, [50, 95, 100])
+        print(f"{method:<12} {median:>10.1f} {p95:>8.1f} {worst:>8.1f}")
+
+
+def _time_ms(function, *args) -> float:
+    started = time.perf_counter()
+    function(*args)
+    return 1000 * (time.perf_counter() - started)
+
+
+def print_comparison(name: str, rates: dict[str, float]) -> bool:
+    """Print HR@10 against the baselines and the issue's figures; return goal reached."""
+    print(f"\n{'method':<24} {'HR@10':>7} {'x popular':>10} {'x lift':>7} {'issue ref':>10}")
+    for method, rate in rates.items():
+        reference = REFERENCE[name].get(method)
+        print(f"{method:<24} {rate:>7.4f} {_ratio(rate, rates['popular']):>10}"
+              f" {_ratio(rate, rates['lift']):>7} "
+              f"{'-' if reference is None else f'{reference:.3f}':>10}")
+    print(f"{'implicit best item-item':<24} {'':>7} {'':>10} {'':>7}"
+          f" {REFERENCE[name]['implicit best item-item']:>10.3f}  (issue figure)")
+    default_method = _module("collaborative").DEFAULT_METHOD
+    reached = rates[default_method] >= GOALS[name]
+    print(f"goal: {default_method} HR@10 {rates[default_method]:.4f} >= {GOALS[name]:.3f}: "
+          f"{'PASS' if reached else 'FAIL'}")
+    return reached
+
+
+def _ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}x" if baseline > 0 else "-"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Evaluate the data sets; exit 0 when every goal is reached, 1 otherwise."""
+    args = build_parser().parse_args(argv)
+    _module("logging_config").configure_logging(args.log_level)
+    sets = [("ml-latest-small", args.small_dir, None)]
+    if args.synthetic_dir is not None:
+        sets.append(("synthetic 25M", args.synthetic_dir, args.eval_users))
+    try:
+        reached = [run(name, folder, users, args.seed) for name, folder, users in sets]
+    except _module("").MovieRecommenderError as err:
+        logger.error("%s", err)
+        return 1
+    return 0 if all(reached) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The offline evaluation protocol (movie_recommender.evaluation) on fixtures with known answers."""
+import numpy as np
+import pytest
+
+from movie_recommender import collaborative, evaluation
+from movie_recommender.collaborative import Ratings, SequentialParams
+
+PURE_NEXT = SequentialParams(window=1, backward=0.0, backoff=0.0, beta=0.0)
+
+
+def ratings_from_sequences(sequences: list[list[int]], n_items: int,
+                           disliked: dict[int, list[int]] | None = None) -> Ratings:
+    """Each user likes her sequence in order (timestamps 1, 2, ...); ``disliked`` adds 1-star
+    ratings given after every like."""
+    rows = [(user, item, 5.0, step) for user, items in enumerate(sequences)
+            for step, item in enumerate(items, start=1)]
+    rows += [(user, item, 1.0, 100) for user, items in (disliked or {}).items()
+             for item in items]
+    users, items, values, times = (np.array(column) for column in zip(*rows))
+    return Ratings(user_idx=users.astype(np.int32), item_idx=items.astype(np.int32),
+                   rating=values.astype(np.float32), timestamp=times.astype(np.int64),
+                   n_users=len(sequences), n_items=n_items)
+
+
+@pytest.fixture(name="chain")
+def fixture_chain() -> Ratings:
+    """User s likes movies s, s+1, ..., s+5 in that order (s = 0..4), plus a short user.
+
+    Her target is s+5 and her query s+4; the step s+4 -> s+5 appears in the training
+    history of user s+1 for s = 0..3, while movie 9 (user 4's target) is liked by nobody
+    else. So "liked next" finds 4 of the 5 targets at rank 1. User 5 has only 4 likes.
+    """
+    return ratings_from_sequences([list(range(s, s + 6)) for s in range(5)] + [[0, 1, 2, 3]],
+                                  n_items=10, disliked={5: [9]})
+
+
+@pytest.fixture(name="rotations")
+def fixture_rotations() -> Ratings:
+    """Two taste groups of six movies (0-5, 6-11); six users per group like all six of
+    their group's movies, each user in a different rotation of the order, so each movie
+    is exactly one user's target and every target is liked by five other users."""
+    sequences = []
+    for group in (0, 6):
+        for shift in range(6):
+            sequences.append([group + (shift + step) % 6 for step in range(6)])
+    return ratings_from_sequences(sequences, n_items=12)
+
+
+def test_holdout_split_takes_last_like_and_the_one_before(chain: Ratings) -> None:
+    """Target = last like, query = the like before; users with < 5 likes are left out."""
+    split = evaluation.holdout_split(chain)
+    assert split.users.tolist() == [0, 1, 2, 3, 4]
+    assert split.targets.tolist() == [5, 6, 7, 8, 9]
+    assert split.queries.tolist() == [4, 5, 6, 7, 8]
+    assert (~split.train).sum() == 5
+
+
+def test_validation_split_is_one_step_earlier_and_drops_test_targets(chain: Ratings) -> None:
+    """Validation targets are the second-to-last likes; both held-out likes leave training."""
+    test = evaluation.holdout_split(chain)
+    valid = evaluation.holdout_split(chain, steps_back=1)
+    assert valid.targets.tolist() == [4, 5, 6, 7, 8]
+    assert valid.queries.tolist() == [3, 4, 5, 6, 7]
+    assert not (valid.train & ~test.train).any()
+    assert (~valid.train).sum() == 10
+
+
+def test_training_never_contains_the_targets(rotations: Ratings,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """No model the evaluation builds has seen a held-out (user, target) like."""
+    built: list[Ratings] = []
+    real_build = collaborative.build_model
+
+    def recording_build(ratings: Ratings) -> collaborative.LikedMatrices:
+        built.append(ratings)
+        return real_build(ratings)
+    monkeypatch.setattr(collaborative, "build_model", recording_build)
+    evaluation.evaluate(rotations, param_grid=[PURE_NEXT])
+    test = evaluation.holdout_split(rotations)
+    valid = evaluation.holdout_split(rotations, steps_back=1)
+    held_out = set(zip(test.users.tolist(), test.targets.tolist()))
+    assert len(built) == 2
+    for training in built:
+        pairs = set(zip(training.user_idx.tolist(), training.item_idx.tolist()))
+        assert not pairs & held_out
+    validation_pairs = set(zip(built[0].user_idx.tolist(), built[0].item_idx.tolist()))
+    assert not validation_pairs & set(zip(valid.users.tolist(), valid.targets.tolist()))
+
+
+def test_liked_next_finds_four_of_five_chain_targets(chain: Ratings) -> None:
+    """With pure "liked next" the hit rate at 1 is 4/5 by construction; NDCG equals it."""
+    report = evaluation.evaluate(chain, methods=["sequential"], k=1, param_grid=[PURE_NEXT])
+    result = report.results[0]
+    assert report.n_eligible == 5
+    assert (result.n_users, result.hit_rate, result.ndcg) == (5, 0.8, 0.8)
+    assert result.hit_rate_se == pytest.approx(np.std([1, 1, 1, 1, 0], ddof=1) / np.sqrt(5))
+
+
+def test_hit_rates_known_by_construction(rotations: Ratings) -> None:
+    """Top 5: co-liking methods return the five group mates (hit rate 1); popularity
+    ties everywhere and returns movies 0-4, which only helps the first group (0.5)."""
+    report = evaluation.evaluate(rotations, methods=["cosine", "lift", "popular"], k=5)
+    rates = {result.method: result.hit_rate for result in report.results}
+    assert rates == {"cosine": 1.0, "lift": 1.0, "popular": 0.5}
+    popular = report.results[2]
+    assert popular.hit_rate_se == pytest.approx(np.std([1] * 6 + [0] * 6, ddof=1) / np.sqrt(12))
+    assert report.validation is None
+
+
+def test_tuning_picks_the_best_validation_grid_point(chain: Ratings) -> None:
+    """A grid point that ranks by popularity loses to pure "liked next" on validation
+    (where, one step earlier, "liked next" again finds 4 of 5: movie 8 is user 4's alone)."""
+    by_popularity = SequentialParams(window=1, backward=0.0, backoff=1e9, alpha=0.0, beta=-1.0)
+    report = evaluation.evaluate(chain, methods=["sequential"], k=1,
+                                 param_grid=[by_popularity, PURE_NEXT])
+    assert report.params == PURE_NEXT
+    assert report.validation is not None and report.validation.hit_rate == 0.8
+
+
+def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
+    """``eval_users`` bounds the sample and ``seed`` fixes it."""
+    first = evaluation.evaluate(rotations, methods=["popular"], eval_users=4, seed=3)
+    again = evaluation.evaluate(rotations, methods=["popular"], eval_users=4, seed=3)
+    assert first.results[0].n_users == 4
+    assert first == again
+
+
+def test_tuning_ranks_match_recommend() -> None:
+    """``tune`` scores only each query's support; it must agree with ``recommend`` exactly."""
+    rng = np.random.default_rng(11)
+    sequences = [rng.choice(30, size=rng.integers(5, 15), replace=False,
+                            p=np.linspace(3, 1, 30) / np.linspace(3, 1, 30).sum()).tolist()
+                 for _ in range(80)]
+    ratings = ratings_from_sequences(sequences, n_items=30)
+    model = collaborative.build_model(ratings)
+    queries = np.array([seq[0] for seq in sequences])
+    targets = np.array([seq[-1] for seq in sequences])
+    for params in evaluation.default_param_grid()[:6]:
+        _, tuned = evaluation.tune(model, queries, targets, [params], k=5)
+        hits = [target in [rec.item for rec in collaborative.recommend(
+                    model, int(query), k=5, params=params)]
+                for query, target in zip(queries, targets)]
+        assert tuned.hit_rate == pytest.approx(np.mean(hits))
+        assert 0 < tuned.hit_rate < 1
+
+
+def test_report_table_and_dict(rotations: Ratings) -> None:
+    """The text table has one row per method; the dict holds the same figures."""
+    report = evaluation.evaluate(rotations, methods=["cosine", "popular"], k=5)
+    lines = evaluation.format_table(report, k=5).splitlines()
+    assert lines[0].split() == ["method", "HR@5", "NDCG@5", "users"]
+    assert lines[1].startswith("cosine") and "1.0000 ± 0.0000" in lines[1]
+    assert lines[2].startswith("popular") and "0.5000 ± 0.1508" in lines[2]
+    as_dict = evaluation.report_to_dict(report)
+    assert [row["hit_rate"] for row in as_dict["results"]] == [1.0, 0.5]
+    assert as_dict["n_eligible"] == 12 and as_dict["validation"] is None
