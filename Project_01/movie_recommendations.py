@@ -9,17 +9,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-import platformdirs
 from dotenv import load_dotenv
 
 from movie_recommender import MovieRecommenderError, collaborative, evaluation, index, output
+from movie_recommender.locations import DATASETS, default_cache_dir
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -30,11 +29,6 @@ BUNDLED_DATASET = "ml-latest-small"
 BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
 DEFAULT_MIN_RATINGS = 10
 ID_PREFIX = "id:"
-# movie_recommender.download imports requests (about 0.2 s, half a warm query), so it is
-# imported only to download. These mirror its DATASETS, CACHE_DIR_ENV and
-# default_cache_dir(); test_cli checks that they agree.
-DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
-CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
 EVALUATION_K = 10
 
 
@@ -106,20 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_cache_dir() -> Path:
-    """``$MOVIELENS_CACHE_DIR`` (``.env`` is loaded first), else the user cache folder."""
-    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return platformdirs.user_cache_path("mlops-essentials", appauthor=False) / "movielens"
-
-
 def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
     """The MovieLens folder to use: ``--data-dir``, the bundled set, or a download."""
     if args.data_dir is not None:
         return args.data_dir
     if args.dataset == BUNDLED_DATASET:
         return BUNDLED_DIR
+    # imported only to download: requests costs about 0.2 s, half a warm query
     download = importlib.import_module("movie_recommender.download")
     return download.fetch_dataset(args.dataset, cache_dir)
 

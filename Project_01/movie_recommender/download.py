@@ -28,17 +28,15 @@ from http import HTTPStatus
 from pathlib import Path, PureWindowsPath
 from urllib.parse import urlsplit
 
-import platformdirs
 import requests
 from tqdm import tqdm
 
 from movie_recommender import MovieRecommenderError
+from movie_recommender.locations import DATASETS
 
 logger = logging.getLogger(__name__)
 
 GROUPLENS_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
-DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
-CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
 REQUIRED_FILES = ("movies.csv", "ratings.csv")
 # Small enough that a dropped connection loses little (the unfinished chunk is re-fetched on
 # resume), large enough that a 250 MB download is not dominated by per-chunk overhead.
@@ -61,20 +59,6 @@ class InterruptedDownloadError(DownloadError):
 
 class ArchiveError(DownloadError):
     """The downloaded file is not a usable MovieLens zip (bad zip, unsafe member, no CSVs)."""
-
-
-def default_cache_dir() -> Path:
-    """Return the folder datasets are cached in when ``--cache-dir`` is not given.
-
-    Returns:
-        ``$MOVIELENS_CACHE_DIR`` if set and not empty (``.env`` is loaded by the CLI),
-        else the platform's user cache folder, e.g. ``~/.cache/mlops-essentials/movielens``
-        on Linux.
-    """
-    configured = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return platformdirs.user_cache_path("mlops-essentials", appauthor=False) / "movielens"
 
 
 def fetch_dataset(name: str, cache_dir: Path, *, base_url: str = GROUPLENS_BASE_URL,

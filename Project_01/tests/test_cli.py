@@ -11,7 +11,6 @@ import pytest
 
 import movie_recommendations
 from movie_recommendations import main
-from movie_recommender import download
 
 SCRIPT = Path(__file__).resolve().parents[1] / "movie_recommendations.py"
 
@@ -237,17 +236,6 @@ def test_index_from_an_older_model_is_rebuilt(run, cache_dir: Path) -> None:
     assert code == 0 and "Toy Story 2" in out
     assert "rebuilding it" in run.err
     assert not (index_folder / build).exists()
-
-
-def test_light_copies_agree_with_the_download_module(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
-    """The CLI's dataset names and default cache folder are download.py's own."""
-    assert movie_recommendations.DATASETS == download.DATASETS
-    assert movie_recommendations.CACHE_DIR_ENV == download.CACHE_DIR_ENV
-    monkeypatch.delenv(download.CACHE_DIR_ENV, raising=False)
-    assert movie_recommendations.default_cache_dir() == download.default_cache_dir()
-    monkeypatch.setenv(download.CACHE_DIR_ENV, str(tmp_path))
-    assert movie_recommendations.default_cache_dir() == download.default_cache_dir() == tmp_path
 
 
 def test_named_dataset_comes_from_the_download_cache(tiny_dir: Path, tmp_path: Path,

@@ -10,8 +10,9 @@ import requests
 
 from movie_recommender import MovieRecommenderError
 from movie_recommender.download import (DownloadError, InterruptedDownloadError,
-                                        default_cache_dir, download_to_part, fetch_dataset,
-                                        is_safe_member, parse_md5)
+                                        download_to_part, fetch_dataset, is_safe_member,
+                                        parse_md5)
+from movie_recommender.locations import default_cache_dir
 
 NAME = "ml-25m"
 ZIP_PATH = f"/{NAME}.zip"
