@@ -355,7 +355,7 @@ class SequentialParts:
 
     ``after[d]``/``before[d]``: how many fans liked each movie ``d + 1`` likes after /
     before the query; ``together``: co-occurrence among the fans (at most ``MAX_FANS``
-    of them, evenly spaced), each fan's likes weighted ``1 / likes_of_fan ** alpha``.
+    of them, evenly spaced), weighted as ``SequentialParams`` says (``alpha``, ``loved``).
     """
 
     after: np.ndarray
