@@ -58,8 +58,10 @@ class SequentialParams:
     how often fans of ``i`` liked ``j`` among their next ``window`` likes (the d-th
     next like weighs ``decay ** (d - 1)``, the likes just before ``i`` weigh
     ``backward`` times that), and a co-occurrence back-off (RP3beta: each fan's likes
-    weigh ``1 / likes_of_fan ** alpha``) times ``backoff``. Both parts are divided by
-    ``likes(j) ** beta`` so that blockbusters everyone likes do not crowd out the rest.
+    weigh ``1 / likes_of_fan ** alpha``, and ``1 + loved`` times more for a fan who
+    rated the query above 4 and again for a like above 4) times ``backoff``. Both parts
+    are divided by ``likes(j) ** beta`` so that blockbusters everyone likes do not crowd
+    out the rest.
     """
 
     window: int = 3
@@ -68,6 +70,7 @@ class SequentialParams:
     backoff: float = 1.0
     alpha: float = 0.5
     beta: float = 0.2
+    loved: float = 1.0
 
 
 DEFAULT_PARAMS = SequentialParams()
@@ -333,7 +336,7 @@ def _score_sequential(model: LikedMatrices, item: int, params: SequentialParams)
     fans = model.fans(item)
     if len(fans) == 0:
         return None
-    parts = sequential_parts(model, item, params.window, params.alpha)
+    parts = sequential_parts(model, item, params)
     scores = combine_parts(parts, params, model.item_likes())
     right_after = parts.after[0]
     shared_fans = _shared_fans(model, fans)
@@ -352,7 +355,7 @@ class SequentialParts:
 
     ``after[d]``/``before[d]``: how many fans liked each movie ``d + 1`` likes after /
     before the query; ``together``: co-occurrence among the fans (at most ``MAX_FANS``
-    of them, evenly spaced), each fan's likes weighted ``1 / likes_of_fan ** alpha``.
+    of them, evenly spaced), weighted as ``SequentialParams`` says (``alpha``, ``loved``).
     """
 
     after: np.ndarray
@@ -360,14 +363,23 @@ class SequentialParts:
     together: np.ndarray
 
 
-def sequential_parts(model: LikedMatrices, item: int, window: int, alpha: float
+def sequential_parts(model: LikedMatrices, item: int, params: SequentialParams
                      ) -> SequentialParts:
-    """Count what fans of ``item`` liked next, before, and at all (see ``SequentialParts``)."""
-    after, before = _neighbours(model, item, window)
-    sample = _fan_sample(model.fans(item))
-    fan_likes = model.user_indptr[sample + 1] - model.user_indptr[sample]
-    weights = np.repeat(fan_likes ** -float(alpha), fan_likes)
-    together = _count(model.user_items[_rows(model.user_indptr, sample)], model.n_items, weights)
+    """Count what fans of ``item`` liked next, before, and at all (see ``SequentialParts``).
+
+    Only ``params.window``, ``params.alpha`` and ``params.loved`` are used here.
+    """
+    after, before = _neighbours(model, item, params.window)
+    start, stop = model.item_indptr[item], model.item_indptr[item + 1]
+    chosen = _fan_sample(np.arange(start, stop))
+    fans = model.item_users[chosen]
+    fan_likes = model.user_indptr[fans + 1] - model.user_indptr[fans]
+    fan_weight = fan_likes ** -float(params.alpha)
+    entries = _rows(model.user_indptr, fans)
+    weights = np.repeat(fan_weight * (1.0 + params.loved * (chosen < start
+                                                             + model.item_loved[item])),
+                        fan_likes) * (1.0 + params.loved * model.user_loved[entries])
+    together = _count(model.user_items[entries], model.n_items, weights)
     return SequentialParts(after=after, before=before, together=together)
 
 
@@ -400,7 +412,7 @@ def combine_parts(parts: SequentialParts, params: SequentialParams,
 
 
 def _fan_sample(fans: np.ndarray) -> np.ndarray:
-    """All fans, or ``MAX_FANS`` of them evenly spaced (users are in position order)."""
+    """All fans, or ``MAX_FANS`` of them evenly spaced."""
     if len(fans) <= MAX_FANS:
         return fans
     return fans[np.linspace(0, len(fans) - 1, MAX_FANS).astype(np.int64)]

@@ -101,10 +101,10 @@ def default_param_grid() -> list[SequentialParams]:
     """The hyperparameter candidates tried on the validation split."""
     default = collaborative.DEFAULT_PARAMS
     grid = [default]
-    for backward, backoff, alpha, beta in itertools.product(
-            (0.0, 0.5), (0.3, 1.0, 3.0, 10.0, 100.0), (0.5, 1.0), (0.0, 0.2, 0.4)):
-        grid.append(dataclasses.replace(default, backward=backward, backoff=backoff,
-                                        alpha=alpha, beta=beta))
+    for loved, backward, backoff, alpha, beta in itertools.product(
+            (1.0, 0.0), (0.0, 0.5), (0.3, 1.0, 3.0, 100.0), (0.5, 1.0), (0.0, 0.2, 0.4)):
+        grid.append(dataclasses.replace(default, loved=loved, backward=backward,
+                                        backoff=backoff, alpha=alpha, beta=beta))
     return grid
 
 
@@ -156,27 +156,25 @@ def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.nd
          ) -> tuple[SequentialParams, MethodResult]:
     """Pick the grid point with the best HR@k (then NDCG@k; then earliest) on these pairs.
 
-    Each query's count vectors are computed once per ``(window, alpha)`` and reused for
+    Each query's count vectors are computed once per ``(window, alpha, loved)`` and reused for
     every grid point, which keeps tuning affordable on large data sets.
     """
     ranks = np.zeros((len(grid), len(queries)), dtype=np.int64)
-    for (window, alpha), members in _group(grid).items():
+    for members in _group(grid):
         for column, (query, target) in enumerate(zip(queries, targets)):
             ranks[members, column] = _grid_ranks(model, int(query), int(target),
-                                                 [grid[row] for row in members],
-                                                 window, alpha, k)
+                                                 [grid[row] for row in members], k)
     summaries = [_summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
 
 
 def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
-                grid: Sequence[SequentialParams], window: int, alpha: float, k: int
-                ) -> list[int]:
-    """Rank of ``target`` for each grid point sharing ``window`` and ``alpha`` (0: missed)."""
+                grid: Sequence[SequentialParams], k: int) -> list[int]:
+    """Rank of ``target`` for each grid point (all sharing the count-vector parameters)."""
     if len(model.fans(query)) == 0:
         return [0] * len(grid)
-    parts = collaborative.sequential_parts(model, query, window, alpha)
+    parts = collaborative.sequential_parts(model, query, grid[0])
     # movies outside the support score 0 and are never recommended, so scoring only the
     # support gives the same ranks, much faster (the query stays: it sets the scale)
     support = np.flatnonzero(parts.together + parts.after.sum(axis=0)
@@ -194,11 +192,12 @@ def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
             for params in grid]
 
 
-def _group(grid: Sequence[SequentialParams]) -> dict[tuple[int, float], list[int]]:
-    groups: dict[tuple[int, float], list[int]] = {}
+def _group(grid: Sequence[SequentialParams]) -> list[list[int]]:
+    """Rows of the grid points that share the count vectors (window, alpha, loved)."""
+    groups: dict[tuple[int, float, float], list[int]] = {}
     for row, params in enumerate(grid):
-        groups.setdefault((params.window, params.alpha), []).append(row)
-    return groups
+        groups.setdefault((params.window, params.alpha, params.loved), []).append(row)
+    return list(groups.values())
 
 
 def _rank(recommendations: list[collaborative.Recommendation], target: int) -> int:

@@ -177,6 +177,19 @@ def test_sequential_prefers_the_movie_liked_next() -> None:
     assert recs[0].reason == "liked next by 5 of its fans, liked by 100 % of its 5 fans"
 
 
+@pytest.mark.parametrize("loved, expected", [(0.0, [B, C]), (1.0, [C, B])])
+def test_loved_weight_favours_movies_rated_above_4(loved: float, expected: list[int]) -> None:
+    """B (rated 4.0) and C (5.0) are co-liked by the same fans of A. Without the loved
+    weight their co-occurrence ties and B, liked right after A, leads; with it C wins."""
+    rows = []
+    for user in range(4):
+        rows += [(user, A, 5.0, 1), (user, B, 4.0, 2), (user, C, 5.0, 3)]
+    params = collaborative.SequentialParams(window=2, backward=0.0, beta=0.0, loved=loved,
+                                            backoff=1e6)
+    recs = recommend(build_model(make_ratings(rows)), A, "sequential", params=params)
+    assert [rec.item for rec in recs] == expected
+
+
 def test_timestamp_ties_are_ordered_by_movie() -> None:
     """Likes with the same timestamp follow movie order, whatever the input order."""
     rows = [(0, 3, 5.0, 7), (0, 1, 5.0, 7), (0, 2, 5.0, 5), (1, 0, 4.0, 1)]
