@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-import movie_recommendations
 from movie_recommendations import main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "movie_recommendations.py"
