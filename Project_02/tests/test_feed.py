@@ -151,6 +151,10 @@ def test_parse_duration(text: str, seconds: int | None) -> None:
     ("01 May 2024 08:30 +0100", "2024-05-01T07:30:00Z"),
     ("Wed, 01 May 2024 08:30:00 -0000", "2024-05-01T08:30:00Z"),
     ("2024-05-01T08:30:00Z", "2024-05-01T08:30:00Z"),
+    ("Tue, 31 Dec 2024 23:30:00 -0100", "2025-01-01T00:30:00Z"),
+    ("1 may 2024 08:30:00 UT", "2024-05-01T08:30:00Z"),
+    ("Wed, 01 May 2024 08:30:00 EST", "2024-05-01T13:30:00Z"),  # a named zone
+    ("Thu, 30 Feb 2023 10:00:00 +0000", None), ("Wed, 01 May 2024 08:30:00 +2400", None),
     ("Mayday", None), (None, None)])
 def test_parse_published(raw: str | None, iso: str | None) -> None:
     """RFC 822 (and ISO-8601) dates become ISO-8601 UTC."""
