@@ -38,12 +38,17 @@ def fraction(text: str) -> float:
     return value
 
 
-def at_least_two(text: str) -> int:
-    """argparse type: an integer >= 2 (number of cross-validation folds)."""
+def _integer(text: str) -> int:
+    """Parse ``text`` as an integer for argparse, with a readable error."""
     try:
-        value = int(text)
+        return int(text)
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+
+
+def at_least_two(text: str) -> int:
+    """argparse type: an integer >= 2 (number of cross-validation folds)."""
+    value = _integer(text)
     if value < 2:
         raise argparse.ArgumentTypeError(f"must be at least 2, got {text}")
     return value
@@ -51,10 +56,7 @@ def at_least_two(text: str) -> int:
 
 def seed_value(text: str) -> int:
     """argparse type: a random seed numpy accepts (0 to 2**32 - 1)."""
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    value = _integer(text)
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must be between 0 and 2**32 - 1, got {text}")
     return value
@@ -62,10 +64,7 @@ def seed_value(text: str) -> int:
 
 def job_count(text: str) -> int:
     """argparse type: a joblib job count (positive, or -1 for all cores)."""
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from err
+    value = _integer(text)
     if value == 0 or value < -1:
         raise argparse.ArgumentTypeError(f"must be a positive number or -1, got {text}")
     return value
