@@ -97,6 +97,17 @@ def holdout_split(ratings: Ratings, *, steps_back: int = 0) -> HoldoutSplit:
                         targets=items[target_at].astype(np.int32))
 
 
+def sample_users(n_eligible: int, eval_users: int | None, seed: int) -> np.ndarray:
+    """Sorted positions of the evaluated users among ``n_eligible``: all, or a seeded sample.
+
+    >>> sample_users(4, None, 0)
+    array([0, 1, 2, 3])
+    """
+    if eval_users is None or eval_users >= n_eligible:
+        return np.arange(n_eligible)
+    return np.sort(np.random.default_rng(seed).choice(n_eligible, eval_users, replace=False))
+
+
 def default_param_grid() -> list[SequentialParams]:
     """The hyperparameter candidates tried on the validation split."""
     default = collaborative.DEFAULT_PARAMS
@@ -127,10 +138,7 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
         The report; ``params`` are the tuned hyperparameters used on the test split.
     """
     test = holdout_split(ratings)
-    chosen = np.arange(len(test.users))
-    if eval_users is not None and eval_users < len(test.users):
-        chosen = np.sort(np.random.default_rng(seed).choice(len(test.users), eval_users,
-                                                            replace=False))
+    chosen = sample_users(len(test.users), eval_users, seed)
     params, validation = collaborative.DEFAULT_PARAMS, None
     if collaborative.DEFAULT_METHOD in methods:
         valid = holdout_split(ratings, steps_back=1)
@@ -145,7 +153,7 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
         ranks = [_rank(collaborative.recommend(model, int(query), method, k=k, params=params),
                        int(target))
                  for query, target in zip(test.queries[chosen], test.targets[chosen])]
-        results.append(_summarise(method, np.array(ranks), k))
+        results.append(summarise(method, np.array(ranks), k))
         logger.info("%s: HR@%d %.4f", method, k, results[-1].hit_rate)
     return EvaluationReport(results=results, params=params, validation=validation,
                             n_eligible=len(test.users))
@@ -164,7 +172,7 @@ def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.nd
         for column, (query, target) in enumerate(zip(queries, targets)):
             ranks[members, column] = _grid_ranks(model, int(query), int(target),
                                                  [grid[row] for row in members], k)
-    summaries = [_summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
+    summaries = [summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
 
@@ -210,7 +218,8 @@ def _rank_of(items: np.ndarray, target: int) -> int:
     return int(hits[0]) + 1 if len(hits) else 0
 
 
-def _summarise(method: str, ranks: np.ndarray, k: int) -> MethodResult:
+def summarise(method: str, ranks: np.ndarray, k: int) -> MethodResult:
+    """HR@k and NDCG@k, with standard errors, from 1-based ranks (0 = not in the list)."""
     ranks = np.asarray(ranks)
     hits = ((ranks > 0) & (ranks <= k)).astype(np.float64)
     gains = np.where(hits > 0, 1.0 / np.log2(np.maximum(ranks, 1) + 1.0), 0.0)

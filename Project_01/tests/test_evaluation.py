@@ -125,6 +125,16 @@ def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
     assert first == again
 
 
+def test_sample_users_is_sorted_unique_seeded_and_all_when_not_bounded() -> None:
+    sample = evaluation.sample_users(50, 10, seed=7)
+    assert len(sample) == 10 and len(set(sample.tolist())) == 10
+    assert np.all(np.diff(sample) > 0) and sample.max() < 50
+    assert np.array_equal(sample, evaluation.sample_users(50, 10, seed=7))
+    assert not np.array_equal(sample, evaluation.sample_users(50, 10, seed=8))
+    assert np.array_equal(evaluation.sample_users(5, None, seed=0), np.arange(5))
+    assert np.array_equal(evaluation.sample_users(5, 9, seed=0), np.arange(5))
+
+
 def test_tuning_ranks_match_recommend() -> None:
     """``tune`` scores only each query's support; it must agree with ``recommend`` exactly."""
     rng = np.random.default_rng(11)
