@@ -41,6 +41,8 @@ NAMESPACES = {
 }
 WEB_SCHEMES = ("http://", "https://")
 _CHANNEL_PATH = ("rss", "channel")
+_FORCE_LIST = frozenset(("enclosure",))
+_CHUNK_BYTES = 1 << 20
 # One pass: a script or style element with its content, or any other tag.
 _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
 _SMALL_NUMBER = re.compile(r"\d{1,9}", re.ASCII)
@@ -143,13 +145,19 @@ def _run_parser(xml: bytes | BinaryIO, builder: "_FeedBuilder") -> None:
     content namespace to another prefix is mapped back by ``_FeedBuilder``.
     """
     try:
-        xmltodict.parse(xml, force_list=("enclosure",), item_depth=3,
-                        item_callback=builder.add)
+        xmltodict.parse(xml if isinstance(xml, bytes) else _chunks(xml), force_list=_FORCE_LIST,
+                        item_depth=3, item_callback=builder.add)
     except ExpatError as err:
         raise FeedParseError(f"{builder.feed_url} is not well-formed XML ({err})") from err
     except ValueError as err:  # xmltodict's refusal of <!ENTITY ...> declarations
         raise FeedParseError(
             f"{builder.feed_url} declares XML entities, which are refused ({err})") from err
+
+
+def _chunks(stream: BinaryIO) -> Iterator[bytes]:
+    """Read ``stream`` in 1 MiB pieces (expat's ParseFile reads 2 KiB at a time: 3% slower)."""
+    while chunk := stream.read(_CHUNK_BYTES):
+        yield chunk
 
 
 class FeedStream:
@@ -463,18 +471,22 @@ def parse_published(raw: str | None) -> str | None:
 def _read_common_date(raw: str) -> str | None:
     """Return ``parse_published(raw)`` for the usual RFC 822 form, else None (not that form)."""
     match = _COMMON_DATE.fullmatch(raw)
-    month = _MONTHS.get(match[2].lower()) if match else None
-    if match is None or month is None:
+    if match is None:
         return None
-    day, _, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
-    offset = timedelta(hours=int(zone_hours or 0), minutes=int(zone_minutes or 0))
+    day, month_name, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
+    month = _MONTHS.get(month_name.lower())
+    if month is None:
+        return None
     try:
         moment = datetime(int(year), month, int(day), int(hour), int(minute), int(second))
     except ValueError:  # 31 Feb, hour 24, a leap second: left to email.utils
         return None
-    if offset >= timedelta(days=1):  # not a valid zone: left to email.utils
-        return None
-    moment = moment - offset if sign == "+" else moment + offset
+    if sign is not None:
+        offset_minutes = int(zone_hours) * 60 + int(zone_minutes)
+        if offset_minutes >= 24 * 60:  # not a valid zone: left to email.utils
+            return None
+        if offset_minutes:  # most feeds write +0000: no arithmetic then
+            moment += timedelta(minutes=-offset_minutes if sign == "+" else offset_minutes)
     return moment.isoformat() + "Z"
 
 
