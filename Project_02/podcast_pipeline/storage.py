@@ -223,10 +223,9 @@ def find_podcast(conn: sqlite3.Connection, url: str) -> sqlite3.Row | None:
 _EPISODE_VALUES = operator.attrgetter(*EPISODE_FIELDS)
 
 
-def episode_hash(episode: Episode) -> str:
-    """Return a short hash of an episode's stored fields, to tell changed items apart."""
-    return hashlib.blake2b(repr(_EPISODE_VALUES(episode)).encode("utf-8"),
-                           digest_size=16).hexdigest()
+def fields_hash(values: tuple[Any, ...]) -> str:
+    """Return a short hash of an episode's stored field values, to tell changed items apart."""
+    return hashlib.blake2b(repr(values).encode("utf-8"), digest_size=16).hexdigest()
 
 
 def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | FeedStream, *,
@@ -328,10 +327,11 @@ def _rows_to_write(episodes: list[Episode], stored: dict[str, str], podcast_id: 
     """Return the parameters of the new episodes and of those whose fields changed."""
     new_rows, changed_rows = [], []
     for episode in episodes:
-        content_hash = episode_hash(episode)
+        values = _EPISODE_VALUES(episode)
+        content_hash = fields_hash(values)
         stored_hash = stored.get(episode.guid)
         if stored_hash != content_hash:
-            row = (podcast_id, episode.guid, *_EPISODE_VALUES(episode), content_hash, now, now)
+            row = (podcast_id, episode.guid, *values, content_hash, now, now)
             (new_rows if stored_hash is None else changed_rows).append(row)
     return new_rows, changed_rows
 
