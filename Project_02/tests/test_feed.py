@@ -162,6 +162,14 @@ def test_parse_published(raw: str | None, iso: str | None) -> None:
     assert parse_published(raw) == iso
 
 
+@pytest.mark.parametrize("text, plain", [
+    ("Q&amp;A &amp; more", "Q&A & more"), ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),
+    ("Q&amp;A &lt;live&gt;", "Q&A <live>"), ("AT&T &amp", "AT&T &"), ("&amp;", "&")])
+def test_strip_html_decodes_ampersands_once(text: str, plain: str) -> None:
+    """Escaped ampersands are decoded once, alone or among other entities."""
+    assert strip_html(text) == plain
+
+
 def test_strip_html_keeps_escaped_markup_as_text() -> None:
     """Doubly escaped markup is shown as text, not interpreted."""
     assert strip_html("&lt;b&gt;bold&lt;/b&gt; &amp; <i>it</i>") == "<b>bold</b> & it"
