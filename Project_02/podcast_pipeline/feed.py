@@ -40,6 +40,7 @@ NAMESPACES = {
 WEB_SCHEMES = ("http://", "https://")
 _CHANNEL_PATH = ("rss", "channel")
 _FORCE_LIST = frozenset(("enclosure",))
+_LONGEST_DURATION = 2**31 - 1  # seconds (68 years)
 _CHUNK_BYTES = 1 << 20
 # One pass: a script or style element with its content, or any other tag.
 _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
@@ -494,6 +495,8 @@ def parse_duration(text: str | None) -> int | None:
         if not 0 <= number < math.inf:  # negative, infinite or NaN
             return None
         seconds = seconds * 60 + number
+    if seconds > _LONGEST_DURATION:  # "1e30" is no duration, and SQLite could not store it
+        return None
     return round(seconds)
 
 

@@ -140,7 +140,8 @@ def test_hostile_enclosures_and_links_are_dropped(feed_bytes: Loader) -> None:
 
 @pytest.mark.parametrize("text, seconds", [
     ("1:02:03", 3723), ("62:03", 3723), ("3723", 3723), ("3723.4", 3723), ("00:45", 45),
-    ("", None), ("1:2:3:4", None), ("-5", None), ("nan", None), ("an hour", None)])
+    ("", None), ("1:2:3:4", None), ("-5", None), ("nan", None), ("an hour", None),
+    ("1e30", None)])
 def test_parse_duration(text: str, seconds: int | None) -> None:
     """itunes:duration forms, in seconds; unreadable ones are None."""
     assert parse_duration(text) == seconds

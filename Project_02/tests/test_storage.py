@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from podcast_pipeline import storage
-from podcast_pipeline.feed import Episode, FeedStream, ParsedFeed, PodcastInfo
+from podcast_pipeline.feed import Episode, FeedStream, ParsedFeed, PodcastInfo, parse_feed
 
 FEED = "http://podcast.test/feed.xml"
 
@@ -111,6 +111,14 @@ def test_episodes_stored_in_several_batches_are_all_searchable(conn: sqlite3.Con
         assert [r["title"] for r in storage.search_episodes(conn, f"word{n}")] == [
             f"Word{n} news"]
     assert len(storage.search_episodes(conn, "news", limit=None)) == 5
+
+
+def test_an_absurd_duration_does_not_sink_the_feed(conn: sqlite3.Connection) -> None:
+    """A duration too large for SQLite is stored as unknown; the feed is still saved."""
+    parsed = parse_feed(b"<rss><channel><title>T</title><item><guid>1</guid>"
+                        b"<itunes:duration>1e30</itunes:duration></item></channel></rss>", FEED)
+    assert storage.save_feed(conn, FEED, parsed)["new"] == 1
+    assert conn.execute("SELECT duration_seconds FROM episodes").fetchone()[0] is None
 
 
 def test_the_index_buffers_8_mb_before_writing_a_segment(conn: sqlite3.Connection) -> None:
