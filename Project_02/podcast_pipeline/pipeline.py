@@ -137,7 +137,7 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
             _remove_staged(fetched)
             raise
     parsed = stream.result
-    assert parsed is not None  # set once the stream was read to the end
+    assert parsed is not None  # set once the whole feed was parsed and written
     moved_to = summary.pop("current_url")
     if moved_to and moved_to != fetched["fetched_url"]:
         logger.warning("%s has moved permanently to %s; next runs will fetch it there",

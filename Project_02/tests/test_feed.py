@@ -1,4 +1,5 @@
 """Parsing golden feeds (tests/feeds/) into episodes: identity, fields, hostile input."""
+import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -139,7 +140,8 @@ def test_hostile_enclosures_and_links_are_dropped(feed_bytes: Loader) -> None:
 
 @pytest.mark.parametrize("text, seconds", [
     ("1:02:03", 3723), ("62:03", 3723), ("3723", 3723), ("3723.4", 3723), ("00:45", 45),
-    ("", None), ("1:2:3:4", None), ("-5", None), ("nan", None), ("an hour", None)])
+    ("", None), ("1:2:3:4", None), ("-5", None), ("nan", None), ("an hour", None),
+    ("1e30", None)])
 def test_parse_duration(text: str, seconds: int | None) -> None:
     """itunes:duration forms, in seconds; unreadable ones are None."""
     assert parse_duration(text) == seconds
@@ -161,6 +163,14 @@ def test_parse_published(raw: str | None, iso: str | None) -> None:
     assert parse_published(raw) == iso
 
 
+@pytest.mark.parametrize("text, plain", [
+    ("Q&amp;A &amp; more", "Q&A & more"), ("&amp;lt;b&amp;gt;", "&lt;b&gt;"),
+    ("Q&amp;A &lt;live&gt;", "Q&A <live>"), ("AT&T &amp", "AT&T &"), ("&amp;", "&")])
+def test_strip_html_decodes_ampersands_once(text: str, plain: str) -> None:
+    """Escaped ampersands are decoded once, alone or among other entities."""
+    assert strip_html(text) == plain
+
+
 def test_strip_html_keeps_escaped_markup_as_text() -> None:
     """Doubly escaped markup is shown as text, not interpreted."""
     assert strip_html("&lt;b&gt;bold&lt;/b&gt; &amp; <i>it</i>") == "<b>bold</b> & it"
@@ -177,40 +187,48 @@ def test_other_prefixes_for_known_namespaces_are_understood() -> None:
 
 
 def test_feed_stream_hands_over_batches_then_the_result(tmp_path, feed_bytes: Loader) -> None:
-    """FeedStream yields episodes in batches, in order, then exposes the channel facts."""
+    """FeedStream writes episodes in batches, in order, then returns the channel facts."""
     path = tmp_path / "feed.xml"
     path.write_bytes(feed_bytes("duplicate_guids.xml"))
     stream = FeedStream(path, URL, batch_size=1)
-    assert [[e.guid for e in batch] for batch in stream.batches()] == [["dup"], ["unique"]]
-    assert stream.result.podcast.title == "Duplicates" and stream.result.duplicates == 1
+    batches: list[list[str]] = []
+    result = stream.write_to(lambda batch: batches.append([e.guid for e in batch]))
+    assert batches == [["dup"], ["unique"]]
+    assert result.podcast.title == "Duplicates" and result.duplicates == 1
+    assert stream.result is result and not result.episodes
 
 
 def test_feed_stream_raises_parse_errors_after_earlier_batches(tmp_path) -> None:
-    """A document broken after some items yields those, then raises FeedParseError."""
+    """A document broken after some items writes those, then raises FeedParseError."""
     items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(10))
     path = tmp_path / "feed.xml"
     path.write_bytes(b"<rss><channel><title>T</title>" + items + b"<item><guid>")
-    seen = []
+    seen: list[object] = []
     with pytest.raises(FeedParseError, match="not well-formed"):
-        for batch in FeedStream(path, URL, batch_size=4).batches():
-            seen.extend(batch)
+        FeedStream(path, URL, batch_size=4).write_to(seen.extend)
     assert len(seen) == 8
 
 
-def test_feed_stream_stops_when_the_reader_stops(tmp_path) -> None:
-    """Leaving the loop early ends the parser thread instead of leaving it blocked."""
+def test_feed_stream_stops_when_the_writer_fails(tmp_path) -> None:
+    """An error from the writer (a full disk, say) stops parsing and reaches the caller."""
     items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(5000))
     path = tmp_path / "feed.xml"
     path.write_bytes(b"<rss><channel>" + items + b"</channel></rss>")
     stream = FeedStream(path, URL, batch_size=10)
-    batches = stream.batches()
-    assert len(next(batches)) == 10
-    batches.close()  # runs the generator's finally: cancel + join
+    calls: list[int] = []
+
+    def failing_writer(batch: list[object]) -> None:
+        calls.append(len(batch))
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
+        stream.write_to(failing_writer)
+    assert calls == [10]
     assert stream.result is None
 
 
-def test_feed_stream_reports_a_crashed_parser(tmp_path, monkeypatch) -> None:
-    """A bug in item handling ends the reader's loop with an error instead of a hang."""
+def test_feed_stream_lets_a_bug_in_item_handling_surface(tmp_path, monkeypatch) -> None:
+    """A bug in item handling is raised as itself: not hidden as a bad feed, no hang."""
     path = tmp_path / "feed.xml"
     path.write_bytes(b"<rss><channel><item><guid>1</guid></item></channel></rss>")
 
@@ -218,6 +236,5 @@ def test_feed_stream_reports_a_crashed_parser(tmp_path, monkeypatch) -> None:
         raise RuntimeError("bug")
 
     monkeypatch.setattr("podcast_pipeline.feed.parse_item", broken)
-    monkeypatch.setattr("threading.excepthook", lambda args: None)
-    with pytest.raises(FeedParseError, match="stopped unexpectedly"):
-        list(FeedStream(path, URL).batches())
+    with pytest.raises(RuntimeError, match="bug"):
+        FeedStream(path, URL).write_to(lambda batch: None)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from podcast_pipeline import storage
-from podcast_pipeline.feed import Episode, ParsedFeed, PodcastInfo
+from podcast_pipeline.feed import Episode, FeedStream, ParsedFeed, PodcastInfo, parse_feed
 
 FEED = "http://podcast.test/feed.xml"
 
@@ -95,6 +95,36 @@ def test_search_follows_inserts_and_updates(conn: sqlite3.Connection) -> None:
     assert storage.search_episodes(conn, "inflation") == []
     assert len(storage.search_episodes(conn, "TARIFFS explained")) == 1
     assert storage.search_episodes(conn, "about a")[0]["snippet"].startswith("[About]")
+
+
+def test_episodes_stored_in_several_batches_are_all_searchable(conn: sqlite3.Connection,
+                                                                tmp_path: Path) -> None:
+    """New episodes of every batch of a streamed feed reach the full-text index."""
+    items = "".join(f"<item><guid>g{n}</guid><title>Word{n} news</title></item>"
+                    for n in range(5))
+    path = tmp_path / "feed.xml"
+    path.write_text(f"<rss><channel><title>Show</title>{items}</channel></rss>",
+                    encoding="utf-8")
+    counts = storage.save_feed(conn, FEED, FeedStream(path, FEED, batch_size=2))
+    assert counts["new"] == 5
+    for n in range(5):
+        assert [r["title"] for r in storage.search_episodes(conn, f"word{n}")] == [
+            f"Word{n} news"]
+    assert len(storage.search_episodes(conn, "news", limit=None)) == 5
+
+
+def test_an_absurd_duration_does_not_sink_the_feed(conn: sqlite3.Connection) -> None:
+    """A duration too large for SQLite is stored as unknown; the feed is still saved."""
+    parsed = parse_feed(b"<rss><channel><title>T</title><item><guid>1</guid>"
+                        b"<itunes:duration>1e30</itunes:duration></item></channel></rss>", FEED)
+    assert storage.save_feed(conn, FEED, parsed)["new"] == 1
+    assert conn.execute("SELECT duration_seconds FROM episodes").fetchone()[0] is None
+
+
+def test_the_index_buffers_8_mb_before_writing_a_segment(conn: sqlite3.Connection) -> None:
+    """Migration 3 stores FTS5's hashsize, so bulk indexing writes fewer segments."""
+    setting = conn.execute("SELECT v FROM episodes_fts_config WHERE k = 'hashsize'").fetchone()
+    assert setting[0] == 8 * 1024 * 1024
 
 
 @pytest.mark.parametrize("query", ['"unbalanced', "AND", "a OR", "title:*", "NEAR(", "   "])
