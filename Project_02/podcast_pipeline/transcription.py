@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from podcast_pipeline import PodcastError
-from podcast_pipeline.resampling import StreamResampler
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +78,12 @@ def _to_int16(samples: np.ndarray) -> np.ndarray:
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)
 
 
+def _resampling() -> ModuleType:
+    """The resampling module, imported on first use: it loads scipy.signal (~0.45 s), which
+    every other command (fetch, list, search...) of this program does without."""
+    return importlib.import_module("podcast_pipeline.resampling")
+
+
 def _decode_pcm(soundfile: ModuleType, path: Path,
                 progress: ProgressCallback | None) -> Iterator[np.ndarray]:
     """Yield the audio of ``path`` as 16 kHz mono 16-bit chunks of about CHUNK_SECONDS.
@@ -90,7 +95,7 @@ def _decode_pcm(soundfile: ModuleType, path: Path,
         raise TranscriptionError(f"{path}: no such audio file")
     try:
         with soundfile.SoundFile(str(path)) as audio:
-            resampler = StreamResampler(audio.samplerate, ENGINE_SAMPLE_RATE)
+            resampler = _resampling().StreamResampler(audio.samplerate, ENGINE_SAMPLE_RATE)
             decoded_frames = 0
             while True:
                 block = audio.read(CHUNK_SECONDS * audio.samplerate, dtype="float32",
