@@ -126,6 +126,7 @@ def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
 
 
 def test_sample_users_is_sorted_unique_seeded_and_all_when_not_bounded() -> None:
+    """The evaluated users are a seeded sample without repeats, or everyone."""
     sample = evaluation.sample_users(50, 10, seed=7)
     assert len(sample) == 10 and len(set(sample.tolist())) == 10
     assert np.all(np.diff(sample) > 0) and sample.max() < 50
