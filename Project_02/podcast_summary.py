@@ -110,11 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
                                formatter_class=formatter)
     listing.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
     listing.add_argument("--limit", type=positive_int, default=20, help="rows to show")
+    listing.add_argument("--format", choices=("table", "json"), default="table",
+                         help="a table for people or JSON for programs")
     search = modes.add_parser("search",
                               help="full-text search of titles, descriptions and transcripts",
                               formatter_class=formatter)
     search.add_argument("text", help="words that must all appear")
     search.add_argument("--limit", type=positive_int, default=20, help="rows to show")
+    search.add_argument("--format", choices=("table", "json"), default="table",
+                        help="a table for people or JSON (with the matching snippet) for programs")
     export = modes.add_parser("export", help="all stored episodes as CSV or JSON on stdout",
                               formatter_class=formatter)
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
@@ -172,12 +176,14 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
     conn = storage.connect(db_file)
     try:
         rows: list[dict[str, Any]]
-        if args.mode == "search":
-            rows = storage.search_episodes(conn, args.text, limit=args.limit)
-            print(cli_output.episodes_table(rows, snippets=True))
-        elif args.mode == "list":
-            rows = storage.list_episodes(conn, podcast=args.podcast, limit=args.limit)
-            print(cli_output.episodes_table(rows))
+        if args.mode in ("search", "list"):
+            searching = args.mode == "search"
+            rows = (storage.search_episodes(conn, args.text, limit=args.limit) if searching
+                    else storage.list_episodes(conn, podcast=args.podcast, limit=args.limit))
+            if args.format == "json":
+                print(cli_output.episodes_json(rows, snippets=searching))
+            else:
+                print(cli_output.episodes_table(rows, snippets=searching))
         else:
             rows = storage.list_episodes(conn, podcast=args.podcast, limit=None)
             render = cli_output.episodes_json if args.format == "json" else cli_output.episodes_csv

@@ -53,9 +53,11 @@ def episodes_csv(rows: Sequence[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def episodes_json(rows: Sequence[dict[str, Any]]) -> str:
-    """Return episodes as a JSON array of objects (``EXPORT_FIELDS``)."""
-    return json.dumps([{field: row.get(field) for field in EXPORT_FIELDS} for row in rows],
+def episodes_json(rows: Sequence[dict[str, Any]], snippets: bool = False) -> str:
+    """Return episodes as a JSON array of objects (``EXPORT_FIELDS``, plus ``snippet``, the
+    matching words in brackets, for search results)."""
+    fields = EXPORT_FIELDS + ("snippet",) if snippets else EXPORT_FIELDS
+    return json.dumps([{field: row.get(field) for field in fields} for row in rows],
                       ensure_ascii=False, indent=2)
 
 

@@ -90,6 +90,22 @@ def test_search_uses_full_text(synced: Path, capsys: pytest.CaptureFixture[str])
     assert capsys.readouterr().out.strip() == "no episodes found"
 
 
+def test_list_and_search_as_json(synced: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--format json`` gives the same rows as objects; search adds the matching snippet."""
+    assert main(["list", "--format", "json", "--data-dir", str(synced)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["podcast"] for r in records] == ["Café Radio Française", "Test Radio"]
+    assert records[1]["duration_seconds"] == 3723 and records[1]["download_status"] == "done"
+    assert "snippet" not in records[0]
+    assert main(["search", "noël", "--format", "json", "--data-dir", str(synced)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [r["title"] for r in records] == ["Épisode spécial : les crêpes"]
+    assert "[" in records[0]["snippet"] and "]" in records[0]["snippet"]
+    assert main(["search", "nothing-like-this", "--format", "json",
+                 "--data-dir", str(synced)]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_export(synced: Path, capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     """``export`` writes every episode as CSV or JSON to stdout."""
