@@ -171,6 +171,18 @@ def test_strip_html_decodes_ampersands_once(text: str, plain: str) -> None:
     assert strip_html(text) == plain
 
 
+@pytest.mark.parametrize("html_text, plain", [
+    ('Host: <a href="https://x.test/kai">Kai Ryssdal</a>. Links <B>here</B>!',
+     "Host: Kai Ryssdal. Links here!"),
+    ("<p>One</p><p>Two</p><br/>Three<li>Four</li>", "One Two Three Four"),
+    ("<span>Ab</span><em>cd</em>, <abbr title='x'>NASA</abbr>", "Abcd, NASA"),
+    ("<script>var a = '<b>';</script><style>p {}</style>Text", "Text"),
+    ("<aside>Side</aside>note <bold>x</bold>", "Side note x")])
+def test_strip_html_spaces_like_a_browser(html_text: str, plain: str) -> None:
+    """Inline tags leave no space (no "Kai ." before a full stop); block tags leave one."""
+    assert strip_html(html_text) == plain
+
+
 def test_strip_html_keeps_escaped_markup_as_text() -> None:
     """Doubly escaped markup is shown as text, not interpreted."""
     assert strip_html("&lt;b&gt;bold&lt;/b&gt; &amp; <i>it</i>") == "<b>bold</b> & it"
