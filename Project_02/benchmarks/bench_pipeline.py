@@ -66,10 +66,19 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU time so far of this process (or of its finished children)."""
+    usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
+
+
+def children_peak_mb() -> float:
+    """Peak RSS of the largest finished child process (the feed parser), in MB.
+
+    An upper bound: ``ru_maxrss`` also counts the memory the child shared with this
+    process between fork and exec.
+    """
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 # --------------------------------------------------------------------------- server
@@ -150,17 +159,26 @@ def child_baseline_parse(url: str) -> dict[str, Any]:
 
 
 def child_ours(url: str, data_dir: str) -> dict[str, Any]:
-    """Our fetch, then our store (parse + upsert + FTS), timed apart."""
+    """Our fetch, then our store (parse + upsert + FTS), timed apart.
+
+    A feed this big is read by a parser process: its CPU time and peak RSS are added
+    to this process's own.
+    """
     pipeline = project_module("pipeline")
     pipeline.prepare(Path(data_dir))
     started = time.perf_counter()
     fetched = pipeline.fetch(Path(data_dir), url)
     fetch_seconds = time.perf_counter() - started
     started, cpu = time.perf_counter(), cpu_seconds()
+    children_cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
     stored = pipeline.store(Path(data_dir), fetched)
-    return {"fetch_seconds": fetch_seconds, "seconds": time.perf_counter() - started,
-            "cpu": cpu_seconds() - cpu, "new": stored["new"], "updated": stored["updated"],
-            "not_modified": stored["not_modified"], "peak_mb": peak_rss_mb()}
+    seconds = time.perf_counter() - started
+    parser_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - children_cpu
+    return {"fetch_seconds": fetch_seconds, "seconds": seconds,
+            "cpu": cpu_seconds() - cpu + parser_cpu, "parser_cpu": parser_cpu,
+            "new": stored["new"], "updated": stored["updated"],
+            "not_modified": stored["not_modified"],
+            "peak_mb": peak_rss_mb() + (children_peak_mb() if parser_cpu else 0.0)}
 
 
 def child_ours_parse(feed_path: str) -> dict[str, Any]:
@@ -307,13 +325,14 @@ def print_report(feed: dict[str, Any], downloads: dict[int, dict[str, Any]],
     line("parse (base) vs parse + store (ours), wall", f"{base['seconds']:.2f} s",
          f"{ours['seconds']:.2f} s", f"{base['seconds'] / ours['seconds']:.2f}x",
          goal(GOALS["parse_store_s"], "s", ours["seconds"]))
-    line("  same, CPU time (user + sys, all threads)", f"{base['cpu']:.2f} s",
+    line("  same, CPU time (user + sys, both processes)", f"{base['cpu']:.2f} s",
          f"{ours['cpu']:.2f} s", f"{base['cpu'] / ours['cpu']:.2f}x")
-    line("  same, peak RSS of the process", f"{base['peak_mb']:.0f} MB",
+    line("    of which the parser process", "", f"{ours['parser_cpu']:.2f} s")
+    line("  same, peak RSS (ours: sum of both processes)", f"{base['peak_mb']:.0f} MB",
          f"{ours['peak_mb']:.0f} MB", f"{base['peak_mb'] / ours['peak_mb']:.1f}x",
          goal(GOALS["parse_store_mb"], "MB", ours["peak_mb"]))
     mine = feed["ours_parse"]
-    line("parse only (ours: normalises every item), wall", f"{base['seconds']:.2f} s",
+    line("parse only, in one process (normalises all items)", f"{base['seconds']:.2f} s",
          f"{mine['seconds']:.2f} s", f"{base['seconds'] / mine['seconds']:.2f}x")
     line("  same, CPU time / peak RSS", f"{base['cpu']:.2f} s",
          f"{mine['cpu']:.2f} s / {mine['peak_mb']:.0f} MB")

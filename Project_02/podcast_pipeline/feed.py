@@ -2,8 +2,8 @@
 
 The XML is parsed with xmltodict in streaming mode (``item_depth``): each child of
 ``<channel>`` is handed over on its own and dropped, so memory stays small even for
-feeds of tens of thousands of items (``FeedStream`` even hands the episodes over in
-batches while parsing goes on). Entity declarations are refused (xmltodict's
+feeds of tens of thousands of items (``feed_stream.FeedStream`` even hands the
+episodes over in batches while parsing goes on). Entity declarations are refused (xmltodict's
 default ``disable_entities=True``): a feed that declares entities can expand a few
 hundred bytes into gigabytes ("billion laughs") or pull local files into the text
 (external entities, XXE), and no real podcast feed needs them.
@@ -109,7 +109,7 @@ class ParsedFeed:
 
     def write_to(self, write: Callable[[list[Episode]], None]) -> "ParsedFeed":
         """Call ``write`` with all the episodes as one batch; return this feed (the same
-        interface as ``FeedStream``)."""
+        interface as ``feed_stream.FeedStream``)."""
         write(self.episodes)
         return self
 
@@ -130,8 +130,8 @@ def parse_feed(xml: bytes | BinaryIO, feed_url: str) -> ParsedFeed:
     Raises:
         FeedParseError: not well-formed XML, declares entities, or is not RSS.
     """
-    builder = _FeedBuilder(feed_url)
-    _run_parser(xml, builder)
+    builder = FeedBuilder(feed_url)
+    read_channel(xml, feed_url, builder.add)
     return builder.result()
 
 
@@ -141,27 +141,29 @@ def parse_feed_file(path: Path, feed_url: str) -> ParsedFeed:
         return parse_feed(stream, feed_url)
 
 
-def _run_parser(xml: bytes | BinaryIO, builder: "_FeedBuilder") -> None:
-    """Stream the document through xmltodict: one callback per child of ``<channel>``.
+def read_channel(xml: bytes | BinaryIO, feed_url: str,
+                 add: Callable[[list[tuple[str, Any]], Any], bool]) -> None:
+    """Stream the document through xmltodict, calling ``add(path, value)`` for each child
+    of ``<channel>`` (``FeedBuilder.add`` turns them into episodes).
 
     Namespace prefixes are kept as written (``itunes:duration``); resolving every name
     against its namespace made parsing ~20% slower. A feed that binds the iTunes or
-    content namespace to another prefix is mapped back by ``_FeedBuilder``.
+    content namespace to another prefix is mapped back by ``FeedBuilder``.
 
     Attributes are read only where they are used: ``<enclosure>`` (by the postprocessor)
     and the children of ``<channel>`` such as ``<itunes:image href>`` (from the path, by
-    ``_FeedBuilder``). Letting xmltodict build an attribute dict for every element
+    ``FeedBuilder``). Letting xmltodict build an attribute dict for every element
     (``xml_attribs=True``) cost 5% more CPU for parse + store.
     """
     try:
         xmltodict.parse(xml if isinstance(xml, bytes) else _chunks(xml), force_list=_FORCE_LIST,
-                        item_depth=3, item_callback=builder.add, xml_attribs=False,
+                        item_depth=3, item_callback=add, xml_attribs=False,
                         postprocessor=_keep_enclosure_attributes)
     except ExpatError as err:
-        raise FeedParseError(f"{builder.feed_url} is not well-formed XML ({err})") from err
+        raise FeedParseError(f"{feed_url} is not well-formed XML ({err})") from err
     except ValueError as err:  # xmltodict's refusal of <!ENTITY ...> declarations
         raise FeedParseError(
-            f"{builder.feed_url} declares XML entities, which are refused ({err})") from err
+            f"{feed_url} declares XML entities, which are refused ({err})") from err
 
 
 def _keep_enclosure_attributes(path: list[tuple[str, Any]], key: str,
@@ -181,54 +183,12 @@ def _chunks(stream: BinaryIO) -> Iterator[bytes]:
         yield chunk
 
 
-@dataclass
-class FeedStream:
-    """Parse a feed file and hand its episodes over in batches while parsing goes on.
+class FeedBuilder:
+    """Turn the ``<channel>`` children that ``read_channel`` streams into a ``ParsedFeed``.
 
-    ``write_to(write)`` calls ``write`` with each batch as soon as it is parsed, in the
-    same thread, so only one batch of episodes is in memory at a time (~50 MB for a
-    127 MB feed, against ~130 MB for the whole list). Parsing in a background thread
-    while the caller stored the previous batch was tried and was slower: the work on
-    both sides is mostly Python holding the GIL, so the threads only took turns.
+    Each ``<item>`` becomes an ``Episode`` handed to ``emit`` (by default kept in
+    ``episodes``); the other children are kept for ``result``.
     """
-
-    path: Path
-    feed_url: str
-    batch_size: int = 2000
-    result: ParsedFeed | None = field(default=None, init=False)
-
-    def write_to(self, write: Callable[[list[Episode]], None]) -> ParsedFeed:
-        """Parse the file, calling ``write`` with each batch of episodes in feed order.
-
-        Returns:
-            The ``ParsedFeed`` (channel facts and counts; its episode list is empty),
-            also kept as ``result``.
-
-        Raises:
-            FeedParseError: the document is not a readable RSS feed; raised after the
-                batches before the error were written (the caller rolls them back).
-            OSError: the file cannot be read.
-            Whatever ``write`` raises, unchanged: parsing stops there.
-        """
-        batch: list[Episode] = []
-
-        def emit(episode: Episode) -> None:
-            batch.append(episode)
-            if len(batch) >= self.batch_size:
-                write(batch.copy())
-                batch.clear()
-
-        builder = _FeedBuilder(self.feed_url, emit=emit)
-        with self.path.open("rb") as stream:
-            _run_parser(stream, builder)
-        self.result = builder.result()
-        if batch:
-            write(batch)
-        return self.result
-
-
-class _FeedBuilder:
-    """Collect the channel children that xmltodict streams, one at a time."""
 
     def __init__(self, feed_url: str, emit: Callable[[Episode], None] | None = None) -> None:
         self.feed_url = feed_url

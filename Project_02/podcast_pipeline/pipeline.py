@@ -23,7 +23,8 @@ from tqdm import tqdm
 from podcast_pipeline import PodcastError, storage, transcription
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
-from podcast_pipeline.feed import FeedParseError, FeedStream
+from podcast_pipeline.feed import FeedParseError
+from podcast_pipeline.feed_stream import FeedStream
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
+from podcast_pipeline.feed_stream import PARSER_PROCESS_MIN_BYTES
 from podcast_summary import main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "podcast_summary.py"
@@ -144,6 +145,48 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes_fts WHERE episodes_fts MATCH "
                            "'g7999'") == [(1,)]
     assert not list((tmp_path / "feeds").iterdir())  # the killed run's staged feed is gone
+
+
+def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
+        server, tmp_path: Path) -> None:
+    """A feed big enough for a parser process: killing the run ends that process too."""
+    count = 8000
+    items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(count)]
+    body = feed_xml(items, description="Notes about the show. " * 100)
+    assert len(body) >= PARSER_PROCESS_MIN_BYTES
+    server.add("/big.xml", body)
+    wal = tmp_path / "podcasts.db-wal"
+    args = ("--feed-url", server.url("/big.xml"), "--no-download")
+    with subprocess.Popen(cli(tmp_path, *args)) as run:
+        wait_for(lambda: wal.exists() and wal.stat().st_size > 1024 * KIB, run)
+        assert parser_processes(tmp_path, seconds=0)  # it is at work
+        kill(run)
+
+    assert not parser_processes(tmp_path, seconds=10)
+    assert_consistent(tmp_path)
+    assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
+    assert main(["--data-dir", str(tmp_path), *args]) == 0
+    assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(count,)]
+
+
+def parser_processes(folder: Path, seconds: float) -> list[int]:
+    """Pids of parser processes reading a file inside ``folder``, still there after up
+    to ``seconds`` (read from Linux's /proc)."""
+    deadline = time.monotonic() + seconds
+    prefix = str(folder).encode()
+    while True:
+        pids = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                words = cmdline.read_bytes().split(b"\0")
+            except OSError:  # it ended meanwhile
+                continue
+            if b"podcast_pipeline.feed_stream" in words \
+                    and any(word.startswith(prefix) for word in words):
+                pids.append(int(cmdline.parent.name))
+        if not pids or time.monotonic() >= deadline:
+            return pids
+        time.sleep(0.05)
 
 
 def test_connection_dropped_mid_body_is_resumed_next_run(server, tmp_path: Path) -> None:

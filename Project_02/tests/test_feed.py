@@ -1,11 +1,9 @@
 """Parsing golden feeds (tests/feeds/) into episodes: identity, fields, hostile input."""
-import sqlite3
 from collections.abc import Callable
 
 import pytest
 
-from podcast_pipeline.feed import (FeedParseError, FeedStream, parse_duration, parse_feed,
-                                   parse_published,
+from podcast_pipeline.feed import (FeedParseError, parse_duration, parse_feed, parse_published,
                                    strip_html)
 
 URL = "http://podcast.test/feed.xml"
@@ -196,57 +194,3 @@ def test_other_prefixes_for_known_namespaces_are_understood() -> None:
     parsed = parse_feed(xml, URL)
     assert parsed.episodes[0].duration_seconds == 90
     assert parsed.new_feed_url == "http://n.test/f"
-
-
-def test_feed_stream_hands_over_batches_then_the_result(tmp_path, feed_bytes: Loader) -> None:
-    """FeedStream writes episodes in batches, in order, then returns the channel facts."""
-    path = tmp_path / "feed.xml"
-    path.write_bytes(feed_bytes("duplicate_guids.xml"))
-    stream = FeedStream(path, URL, batch_size=1)
-    batches: list[list[str]] = []
-    result = stream.write_to(lambda batch: batches.append([e.guid for e in batch]))
-    assert batches == [["dup"], ["unique"]]
-    assert result.podcast.title == "Duplicates" and result.duplicates == 1
-    assert stream.result is result and not result.episodes
-
-
-def test_feed_stream_raises_parse_errors_after_earlier_batches(tmp_path) -> None:
-    """A document broken after some items writes those, then raises FeedParseError."""
-    items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(10))
-    path = tmp_path / "feed.xml"
-    path.write_bytes(b"<rss><channel><title>T</title>" + items + b"<item><guid>")
-    seen: list[object] = []
-    with pytest.raises(FeedParseError, match="not well-formed"):
-        FeedStream(path, URL, batch_size=4).write_to(seen.extend)
-    assert len(seen) == 8
-
-
-def test_feed_stream_stops_when_the_writer_fails(tmp_path) -> None:
-    """An error from the writer (a full disk, say) stops parsing and reaches the caller."""
-    items = b"".join(b"<item><guid>%d</guid></item>" % n for n in range(5000))
-    path = tmp_path / "feed.xml"
-    path.write_bytes(b"<rss><channel>" + items + b"</channel></rss>")
-    stream = FeedStream(path, URL, batch_size=10)
-    calls: list[int] = []
-
-    def failing_writer(batch: list[object]) -> None:
-        calls.append(len(batch))
-        raise sqlite3.OperationalError("database or disk is full")
-
-    with pytest.raises(sqlite3.OperationalError, match="disk is full"):
-        stream.write_to(failing_writer)
-    assert calls == [10]
-    assert stream.result is None
-
-
-def test_feed_stream_lets_a_bug_in_item_handling_surface(tmp_path, monkeypatch) -> None:
-    """A bug in item handling is raised as itself: not hidden as a bad feed, no hang."""
-    path = tmp_path / "feed.xml"
-    path.write_bytes(b"<rss><channel><item><guid>1</guid></item></channel></rss>")
-
-    def broken(item: object) -> None:
-        raise RuntimeError("bug")
-
-    monkeypatch.setattr("podcast_pipeline.feed.parse_item", broken)
-    with pytest.raises(RuntimeError, match="bug"):
-        FeedStream(path, URL).write_to(lambda batch: None)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from podcast_pipeline import storage
-from podcast_pipeline.feed import Episode, FeedStream, ParsedFeed, PodcastInfo, parse_feed
+from podcast_pipeline.feed import Episode, ParsedFeed, PodcastInfo, parse_feed
+from podcast_pipeline.feed_stream import FeedStream
 
 FEED = "http://podcast.test/feed.xml"
 
