@@ -25,6 +25,7 @@ from movie_recommender.recommender import Answer, Recommender
 logger = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parent
+INTERRUPTED = 130  # exit code after Ctrl-C: 128 + SIGINT, as shells report it
 BUNDLED_DATASET = "ml-latest-small"
 BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
 DEFAULT_MIN_RATINGS = 10
@@ -199,7 +200,8 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
+    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
+    130 interrupted by Ctrl-C)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     load_dotenv()
@@ -216,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     except MovieRecommenderError as err:
         logger.error("%s", err)
         return 1
+    except KeyboardInterrupt:
+        logger.error("interrupted")
+        return INTERRUPTED
     if args.format == "json":
         query = output.query_fields(args.movie_title, args.year)
         print(output.to_json(output.answer_to_dict(answer, recommender.catalog, query), indent=2))

@@ -23,6 +23,7 @@ from podcast_pipeline.subscriptions import read_feed_list
 
 logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent
+INTERRUPTED = 130  # exit code after Ctrl-C: 128 + SIGINT, as shells report it
 
 
 def non_negative_int(text: str) -> int:
@@ -194,7 +195,8 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
+    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
+    130 interrupted by Ctrl-C)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     load_dotenv(PROJECT_DIR / ".env")  # never overrides variables already set
@@ -208,6 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     except PodcastError as err:
         logger.error("%s", err)
         return 1
+    except KeyboardInterrupt:
+        logger.error("interrupted: episodes stored before are kept, the feed being stored "
+                     "was rolled back, and partial downloads resume on the next run")
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

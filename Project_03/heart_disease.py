@@ -16,6 +16,7 @@ from heart_disease_knn.logging_config import LOG_LEVELS, configure_logging
 
 logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent
+INTERRUPTED = 130  # exit code after Ctrl-C: 128 + SIGINT, as shells report it
 DEFAULT_DATA = PROJECT_DIR / "data" / "heart.csv"
 DEFAULT_OUTPUT_DIR = PROJECT_DIR / "artifacts"
 
@@ -140,7 +141,8 @@ def _predict(args: argparse.Namespace) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage)."""
+    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
+    130 interrupted by Ctrl-C)."""
     args = build_parser().parse_args(argv)
     configure_logging(args.log_level)
     try:
@@ -148,6 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     except HeartDiseaseError as err:
         logger.error("%s", err)
         return 1
+    except KeyboardInterrupt:
+        logger.error("interrupted: every file is written whole or not at all")
+        return INTERRUPTED
     try:
         print(output)
     except BrokenPipeError:

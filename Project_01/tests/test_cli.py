@@ -265,3 +265,14 @@ def test_warm_query_skips_heavy_imports(tiny_dir: Path, cache_dir: Path) -> None
         imported.append(result.stdout.splitlines()[-1])
     assert "'sklearn'" in imported[0] and "'pyarrow'" in imported[0]  # the probe sees them
     assert imported[1] == "[]"
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_130(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the index loads: one log line on stderr, no traceback, exit 130."""
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("movie_recommendations.load_recommender", interrupted)
+    code, out = run("--movie-title", "Toy Story")
+    assert (code, out) == (130, "")
+    assert run.err.strip().splitlines() == ["ERROR movie_recommendations: interrupted"]

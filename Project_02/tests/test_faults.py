@@ -169,6 +169,28 @@ def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(count,)]
 
 
+def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the terminal's process group) while a big feed is stored: exit
+    130 with one line, nothing half-stored, no parser process left behind."""
+    items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(8000)]
+    server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 100))
+    wal = tmp_path / "podcasts.db-wal"
+    args = ("--feed-url", server.url("/big.xml"), "--no-download")
+    with subprocess.Popen(cli(tmp_path, *args), stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as run:
+        wait_for(lambda: wal.exists() and wal.stat().st_size > 1024 * KIB, run)
+        os.killpg(run.pid, signal.SIGINT)
+        _, stderr = run.communicate(timeout=30)
+
+    assert run.returncode == 130
+    assert stderr.splitlines() == [
+        "ERROR __main__: interrupted: episodes stored before are kept, the feed being "
+        "stored was rolled back, and partial downloads resume on the next run"]
+    assert not parser_processes(tmp_path, seconds=10)
+    assert_consistent(tmp_path)
+    assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
+
+
 def parser_processes(folder: Path, seconds: float) -> list[int]:
     """Pids of parser processes reading a file inside ``folder``, still there after up
     to ``seconds`` (read from Linux's /proc)."""

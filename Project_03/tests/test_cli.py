@@ -228,3 +228,20 @@ def test_script_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [f"ERROR __main__: {tmp_path / 'no.csv'}: "
                                                   "file not found"]
+
+
+def test_ctrl_c_ends_with_one_line_and_exit_130(sample_csv: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C during training: one log line on stderr, no traceback, nothing written."""
+    def interrupted(*args: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("heart_disease._train", interrupted)
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir)) == 130
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip().splitlines() == [
+        "ERROR heart_disease: interrupted: every file is written whole or not at all"]
+    assert not output_dir.exists()
