@@ -4,6 +4,7 @@ import logging
 import mimetypes
 import os
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -121,6 +122,7 @@ class _Target:
     max_bytes: int
     progress: bool | None
     bar_position: int | None = None
+    stop: threading.Event | None = None
 
     @property
     def part(self) -> Path:
@@ -132,10 +134,11 @@ class _Target:
         return self.part.stat().st_size if self.part.exists() else 0
 
 
-def download_episode(session: requests.Session, url: str, dest: Path, *,
-                     timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_AUDIO_BYTES,
-                     bar: "ProgressBar | None" = None,
-                     resume_attempts: int = 2) -> DownloadResult:
+def download_episode(  # pylint: disable=too-many-arguments  # keyword-only, all defaulted
+        session: requests.Session, url: str, dest: Path, *,
+        timeout: float = DEFAULT_TIMEOUT, max_bytes: int = MAX_AUDIO_BYTES,
+        bar: "ProgressBar | None" = None, resume_attempts: int = 2,
+        stop: threading.Event | None = None) -> DownloadResult:
     """Stream ``url`` to ``dest`` through ``dest.part``; rename only when complete.
 
     A ``.part`` left by an earlier attempt is resumed with a Range request (the server
@@ -151,13 +154,15 @@ def download_episode(session: requests.Session, url: str, dest: Path, *,
         max_bytes: larger files are refused (and their partial data deleted).
         bar: how to show the tqdm bytes bar; by default only on a terminal.
         resume_attempts: resumptions after a broken connection within this call.
+        stop: when set (by another thread: Ctrl-C), the download stops at its next
+            chunk and keeps its ``.part`` for the next run.
 
     Raises:
         DownloadError: the URL is refused or the download failed.
     """
     check_web_url(url)
     bar = bar or ProgressBar()
-    target = _Target(url, dest, timeout, max_bytes, bar.show, bar.position)
+    target = _Target(url, dest, timeout, max_bytes, bar.show, bar.position, stop)
     for attempt in range(resume_attempts + 1):
         before = target.part_size()
         try:
@@ -231,6 +236,9 @@ def _stream_to(response: requests.Response, target: _Target, digest: "hashlib._H
             desc=target.dest.name[:40], leave=False, position=target.bar_position,
             disable=None if target.progress is None else not target.progress) as progress_bar:
         for chunk in response.iter_content(CHUNK_SIZE):
+            if target.stop is not None and target.stop.is_set():
+                raise DownloadError(f"{target.url}: stopped; the partial file is kept for "
+                                    "the next run")
             size += len(chunk)
             if size > target.max_bytes:
                 out.close()

@@ -12,7 +12,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -199,8 +199,10 @@ def download(data_dir: Path, *, session: requests.Session | None = None,
                                          newest_per_podcast=keep)
         jobs = [_job_for(data_dir, row) for row in rows]
         runner = _DownloadRunner(session or make_session(), timeout)
-        for job, outcome in runner.run(jobs, workers):
-            _record(conn, job, outcome, summary)
+        # closing(): on Ctrl-C here, the downloads still running stop at once
+        with closing(runner.run(jobs, workers)) as outcomes:
+            for job, outcome in outcomes:
+                _record(conn, job, outcome, summary)
         if keep is not None:
             summary["deleted"] = _prune(conn, data_dir, keep, podcast_ids)
     return summary
@@ -241,13 +243,19 @@ class _DownloadRunner:
     def __init__(self, session: requests.Session, timeout: float) -> None:
         self.session = session
         self.timeout = timeout
+        self.stopping = threading.Event()  # set when the caller stops early (Ctrl-C)
         self._local = threading.local()
         self._clones: list[requests.Session] = []
         self._lock = threading.Lock()
 
     def run(self, jobs: list[_Job], workers: int,
             ) -> Iterator[tuple[_Job, DownloadResult | DownloadError]]:
-        """Yield each job with its result or error, in completion order."""
+        """Yield each job with its result or error, in completion order.
+
+        When the caller stops early (an error, Ctrl-C, ``close()``), downloads not
+        started are cancelled and running ones stop at their next chunk, keeping their
+        ``.part`` files; this returns once every thread has stopped.
+        """
         if workers <= 1 or len(jobs) <= 1:
             for job in jobs:
                 yield job, self.run_one(job, self.session)
@@ -256,8 +264,13 @@ class _DownloadRunner:
             with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
                                     thread_name_prefix="download") as pool:
                 futures = {pool.submit(self._run_in_thread, job): job for job in jobs}
-                for future in as_completed(futures):
-                    yield futures[future], future.result()
+                try:
+                    for future in as_completed(futures):
+                        yield futures[future], future.result()
+                except BaseException:  # GeneratorExit or KeyboardInterrupt included
+                    self.stopping.set()
+                    pool.shutdown(cancel_futures=True)
+                    raise
         finally:
             for clone in self._clones:
                 clone.close()
@@ -276,7 +289,8 @@ class _DownloadRunner:
         """Download one job with ``session``; return its result or its error."""
         try:
             return download_episode(session, job.url, job.dest, timeout=self.timeout,
-                                    bar=ProgressBar(position=bar_position))
+                                    bar=ProgressBar(position=bar_position),
+                                    stop=self.stopping)
         except DownloadError as err:
             return err
 

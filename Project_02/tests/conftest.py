@@ -180,6 +180,13 @@ def fixture_session() -> Iterator[requests.Session]:
     session.close()
 
 
+@pytest.fixture(name="min_bytes", params=[1 << 62, 0], ids=["in-process", "parser-process"])
+def fixture_min_bytes(request: pytest.FixtureRequest) -> int:
+    """A ``FeedStream.process_min_bytes`` that makes it parse in this process, or in a
+    parser process."""
+    return int(request.param)
+
+
 @pytest.fixture(name="feed_bytes")
 def fixture_feed_bytes() -> Callable[[str], bytes]:
     """Return a loader: golden feed file name -> its bytes."""

@@ -122,6 +122,35 @@ def test_sigkill_while_downloading_keeps_the_part_and_resumes(server, tmp_path: 
     assert downloaded(tmp_path) == {"slow": audio} and not part_files(tmp_path)
 
 
+def test_ctrl_c_while_downloading_in_parallel_stops_at_once(server, tmp_path: Path) -> None:
+    """Ctrl-C during four slow parallel downloads: the run ends within seconds (not when
+    the downloads would finish), keeps the parts, marks nothing done; the rerun resumes."""
+    audio = {f"e{n}": audio_bytes(512 * KIB, seed=n) for n in range(4)}
+    routes = [server.add(f"/a/{guid}.mp3", body, content_type="audio/mpeg", chunk_delay=0.2)
+              for guid, body in audio.items()]  # 64 KiB chunks: ~1.6 s per file
+    server.add("/feed.xml", feed_xml([(guid, server.url(f"/a/{guid}.mp3")) for guid in audio]))
+    args = ("--feed-url", server.url("/feed.xml"), "--workers", "2")
+    with subprocess.Popen(cli(tmp_path, *args), stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as run:
+        wait_for(lambda: len(part_files(tmp_path)) == 2, run)
+        os.killpg(run.pid, signal.SIGINT)
+        interrupted = time.monotonic()
+        _, stderr = run.communicate(timeout=30)
+        stopped_after = time.monotonic() - interrupted
+
+    assert run.returncode == 130 and stopped_after < 1.0
+    assert stderr.splitlines()[-1].startswith("ERROR __main__: interrupted")
+    assert "Traceback" not in stderr
+    assert assert_consistent(tmp_path) == 0
+    assert len(part_files(tmp_path)) == 2
+
+    for route in routes:
+        route.chunk_delay = 0.0
+    assert main(["--data-dir", str(tmp_path), *args]) == 0
+    assert assert_consistent(tmp_path) == 4
+    assert downloaded(tmp_path) == audio and not part_files(tmp_path)
+
+
 def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) -> None:
     """Killed inside the feed's transaction: no episode (and no podcast) half-stored."""
     count = 8000

@@ -1,7 +1,8 @@
 """FeedStream: episodes handed over in batches, parsed here or in a parser process.
 
-Every behaviour is checked both ways: in this process (small files, the usual case)
-and with the XML read by a parser process (files of ``process_min_bytes`` or more).
+Every behaviour is checked both ways (the ``min_bytes`` fixture): in this process
+(small files, the usual case) and with the XML read by a parser process (files of
+``process_min_bytes`` or more).
 """
 import sqlite3
 import sys
@@ -18,13 +19,6 @@ from podcast_pipeline.feed_stream import FeedStream
 URL = "http://podcast.test/feed.xml"
 FEEDS_DIR = Path(__file__).resolve().parent / "feeds"
 Loader = Callable[[str], bytes]
-MODES = {"in-process": 1 << 62, "parser-process": 0}  # process_min_bytes of each mode
-
-
-@pytest.fixture(name="min_bytes", params=list(MODES.values()), ids=list(MODES))
-def fixture_min_bytes(request: pytest.FixtureRequest) -> int:
-    """``process_min_bytes`` that makes FeedStream parse here, or in a parser process."""
-    return int(request.param)
 
 
 def write_feed(tmp_path: Path, content: bytes) -> Path:
