@@ -9,8 +9,8 @@ with storing; a thread would not help, as it would wait for the GIL. So a file o
 (``python -m podcast_pipeline.feed_stream FILE URL ITEMS``), which sends the raw
 ``<channel>`` children to this process as pickles on its standard output; this process
 turns them into episodes and stores them meanwhile. Parse + store of a 127 MB feed:
-5.3 s in one process, 3 s with the child. Smaller feeds, the usual case, are parsed in
-this process: starting an interpreter would cost more than it saves.
+5.3 s in one process, 3.6 s with the child. Smaller feeds, the usual case, are parsed
+in this process: starting an interpreter would cost more than it saves.
 
 The child is this package's own code, started by us, so unpickling its output is safe.
 It ignores Ctrl-C (the parent's to handle, which then kills it) and ends by itself when
