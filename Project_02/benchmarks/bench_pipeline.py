@@ -2,9 +2,9 @@
 
 Measures, side by side:
   * parse of a 50,000-item (~127 MB) realistic feed: the original approach
-    (``xmltodict.parse(response.text)``, whole tree) against ours (bytes, streamed,
-    each batch of episodes stored as soon as it is parsed), with time and peak RSS,
-    each in its own process;
+    (``xmltodict.parse(response.text)``, whole tree) against ours (bytes, streamed by
+    a parser process, each batch of episodes stored as soon as it is parsed), with
+    time, CPU time and peak RSS (ours: both processes), each run in its own process;
   * store: one commit per row (measured on a subset and extrapolated, because it
     takes minutes), one transaction with executemany (no FTS), and ours (upsert,
     change detection, FTS5 index) -- ours is timed together with the parse;
