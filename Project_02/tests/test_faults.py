@@ -177,7 +177,7 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
 
 
 def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
-        server, tmp_path: Path) -> None:
+        server, tmp_path: Path, parser_processes) -> None:
     """A feed big enough for a parser process: killing the run ends that process too."""
     count = 8000
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(count)]
@@ -198,7 +198,8 @@ def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(count,)]
 
 
-def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path) -> None:
+def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
+                                                      parser_processes) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) while a big feed is stored: exit
     130 with one line, nothing half-stored, no parser process left behind."""
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(8000)]
@@ -218,26 +219,6 @@ def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path) -
     assert not parser_processes(tmp_path, seconds=10)
     assert_consistent(tmp_path)
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
-
-
-def parser_processes(folder: Path, seconds: float) -> list[int]:
-    """Pids of parser processes reading a file inside ``folder``, still there after up
-    to ``seconds`` (read from Linux's /proc)."""
-    deadline = time.monotonic() + seconds
-    prefix = str(folder).encode()
-    while True:
-        pids = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-            try:
-                words = cmdline.read_bytes().split(b"\0")
-            except OSError:  # it ended meanwhile
-                continue
-            if b"podcast_pipeline.feed_stream" in words \
-                    and any(word.startswith(prefix) for word in words):
-                pids.append(int(cmdline.parent.name))
-        if not pids or time.monotonic() >= deadline:
-            return pids
-        time.sleep(0.05)
 
 
 def test_connection_dropped_mid_body_is_resumed_next_run(server, tmp_path: Path) -> None:

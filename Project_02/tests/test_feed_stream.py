@@ -6,7 +6,6 @@ Every behaviour is checked both ways (the ``min_bytes`` fixture): in this proces
 """
 import sqlite3
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,7 +87,8 @@ def test_raises_parse_errors_after_earlier_batches(tmp_path: Path, min_bytes: in
     assert [e.guid for e in seen] == [str(n) for n in range(8)]
 
 
-def test_stops_when_the_writer_fails(tmp_path: Path, min_bytes: int) -> None:
+def test_stops_when_the_writer_fails(tmp_path: Path, min_bytes: int,
+                                     parser_processes) -> None:
     """An error from the writer (a full disk, say) stops parsing and reaches the caller."""
     path = write_feed(tmp_path, b"<rss><channel>" + numbered_items(5000) + b"</channel></rss>")
     stream = FeedStream(path, URL, batch_size=10, process_min_bytes=min_bytes)
@@ -102,7 +102,7 @@ def test_stops_when_the_writer_fails(tmp_path: Path, min_bytes: int) -> None:
         stream.write_to(failing_writer)
     assert calls == [10]
     assert stream.result is None
-    assert not parser_processes_reading(path)
+    assert not parser_processes(tmp_path, 5.0)
 
 
 def test_lets_a_bug_in_item_handling_surface(tmp_path: Path, min_bytes: int,
@@ -147,22 +147,3 @@ def test_a_parser_process_that_dies_is_a_parse_error(tmp_path: Path,
                         lambda *args: [sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(FeedParseError, match=r"parser process stopped \(exit code 3\)"):
         FeedStream(path, URL, process_min_bytes=0).write_to(lambda batch: None)
-
-
-def parser_processes_reading(path: Path, wait_seconds: float = 5.0) -> list[int]:
-    """Pids of parser processes still started on ``path`` after up to ``wait_seconds``
-    (Linux: read from /proc; elsewhere always empty)."""
-    proc = Path("/proc")
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        pids = []
-        for cmdline in proc.glob("[0-9]*/cmdline"):
-            try:
-                words = cmdline.read_bytes().split(b"\0")
-            except OSError:  # the process ended meanwhile
-                continue
-            if feed_stream.__name__.encode() in words and str(path).encode() in words:
-                pids.append(int(cmdline.parent.name))
-        if not pids or time.monotonic() > deadline:
-            return pids
-        time.sleep(0.05)
