@@ -34,11 +34,14 @@ MAX_FANS = 5_000
 """Co-occurrence with a movie that has more fans is estimated from an evenly spaced
 sample of this many of them, so that a query on a blockbuster stays fast."""
 
+LATE_LIKES = 3
+"""A like is "late" when it is among the last this many likes of its user."""
+
 DEFAULT_METHOD = "sequential"
 METHODS = (DEFAULT_METHOD, "cosine", "lift", "popular")
 
 _ARRAY_NAMES = ("user_indptr", "user_items", "user_loved",
-                "item_indptr", "item_users", "item_pos", "item_loved")
+                "item_indptr", "item_users", "item_pos", "item_loved", "item_late")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +64,9 @@ class SequentialParams:
     weigh ``1 / likes_of_fan ** alpha``, and ``1 + loved`` times more for a fan who
     rated the query above 4 and again for a like above 4) times ``backoff``. Both parts
     are divided by ``likes(j) ** beta`` so that blockbusters everyone likes do not crowd
-    out the rest.
+    out the rest. Finally the score is multiplied by ``late_share(j) ** late``
+    (``LikedMatrices.late_share``): movies that people tend to like late in their
+    history, such as recent releases, are the more likely next like.
     """
 
     window: int = 3
@@ -71,6 +76,7 @@ class SequentialParams:
     alpha: float = 0.5
     beta: float = 0.2
     loved: float = 1.0
+    late: float = 0.0
 
 
 DEFAULT_PARAMS = SequentialParams()
@@ -93,6 +99,8 @@ class LikedMatrices:
             gives what that user liked next.
         item_loved: per movie, how many of its ``item_users`` rated it above
             ``LIFT_FAN_THRESHOLD`` (they come first).
+        item_late: per movie, how many of its fans liked it among their last
+            ``LATE_LIKES`` likes.
     """
 
     user_indptr: np.ndarray
@@ -102,6 +110,7 @@ class LikedMatrices:
     item_users: np.ndarray
     item_pos: np.ndarray
     item_loved: np.ndarray
+    item_late: np.ndarray
 
     @property
     def n_users(self) -> int:
@@ -120,6 +129,14 @@ class LikedMatrices:
     def user_likes(self) -> np.ndarray:
         """Number of movies each user liked."""
         return np.diff(self.user_indptr)
+
+    def late_share(self) -> np.ndarray:
+        """Per movie, the share of its fans who liked it late, relative to the average
+        movie's share (1.0 = average; 0.0 for a movie nobody liked)."""
+        likes = self.item_likes()
+        share = self.item_late / np.maximum(likes, 1)
+        average = share[likes > 0].mean() if np.any(likes > 0) else 0.0
+        return share / average if average > 0 else share
 
     def fans(self, item: int) -> np.ndarray:
         """Users who liked ``item`` (rating >= ``LIKED_THRESHOLD``)."""
@@ -179,14 +196,17 @@ def build_model(ratings: Ratings) -> LikedMatrices:
     del order
     # users are sorted, so a stable sort by (movie, not loved) keeps each group ascending
     by_item = np.argsort(items.astype(np.int64) * 2 + ~loved, kind="stable").astype(np.int32)
+    user_indptr = _offsets(users, ratings.n_users)
+    late = user_indptr[users + 1] - np.arange(len(users)) <= LATE_LIKES
     return LikedMatrices(
-        user_indptr=_offsets(users, ratings.n_users),
+        user_indptr=user_indptr,
         user_items=items,
         user_loved=loved,
         item_indptr=_offsets(items, ratings.n_items),
         item_users=users[by_item],
         item_pos=by_item,
         item_loved=np.bincount(items[loved], minlength=ratings.n_items).astype(np.int32),
+        item_late=np.bincount(items[late], minlength=ratings.n_items).astype(np.int32),
     )
 
 
@@ -208,7 +228,7 @@ def from_arrays(arrays: Mapping[str, np.ndarray]) -> LikedMatrices:
     n_liked = len(model.user_items)
     if not (len(model.user_loved) == len(model.item_users) == len(model.item_pos) == n_liked
             and model.user_indptr[-1] == n_liked and model.item_indptr[-1] == n_liked
-            and len(model.item_loved) == model.n_items):
+            and len(model.item_loved) == len(model.item_late) == model.n_items):
         raise ValueError("model arrays do not fit together")
     return model
 
@@ -337,7 +357,7 @@ def _score_sequential(model: LikedMatrices, item: int, params: SequentialParams)
     if len(fans) == 0:
         return None
     parts = sequential_parts(model, item, params)
-    scores = combine_parts(parts, params, model.item_likes())
+    scores = combine_parts(parts, params, model.item_likes(), model.late_share())
     right_after = parts.after[0]
     shared_fans = _shared_fans(model, fans)
 
@@ -400,15 +420,19 @@ def _neighbours(model: LikedMatrices, item: int, window: int) -> tuple[np.ndarra
 
 
 def combine_parts(parts: SequentialParts, params: SequentialParams,
-                  item_likes: np.ndarray) -> np.ndarray:
-    """Combine ``sequential_parts`` into scores with ``params`` (see ``SequentialParams``)."""
+                  item_likes: np.ndarray, late_share: np.ndarray) -> np.ndarray:
+    """Combine ``sequential_parts`` into scores with ``params`` (see ``SequentialParams``).
+
+    ``item_likes`` and ``late_share`` are per movie, as ``LikedMatrices`` gives them.
+    """
     weights = params.decay ** np.arange(params.window)
     nearby = weights @ parts.after[:params.window] \
         + params.backward * (weights @ parts.before[:params.window])
     discount = np.maximum(item_likes, 1) ** -params.beta
     nearby = nearby * discount
     together = parts.together * discount
-    return _unit_max(nearby) + params.backoff * _unit_max(together)
+    scores = _unit_max(nearby) + params.backoff * _unit_max(together)
+    return scores * late_share ** params.late if params.late else scores
 
 
 def _fan_sample(fans: np.ndarray) -> np.ndarray:

@@ -193,9 +193,10 @@ def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
     compact = collaborative.SequentialParts(after=parts.after[:, support],
                                             before=parts.before[:, support],
                                             together=parts.together[support])
-    likes = model.item_likes()[support]
+    likes, late_share = model.item_likes()[support], model.late_share()[support]
     allowed = support != query
-    return [_rank_of(collaborative.top_k(collaborative.combine_parts(compact, params, likes),
+    return [_rank_of(collaborative.top_k(collaborative.combine_parts(compact, params, likes,
+                                                                     late_share),
                                          k, allowed), int(target_at[0]))
             for params in grid]
 

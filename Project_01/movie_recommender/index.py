@@ -31,7 +31,7 @@ from movie_recommender import MovieRecommenderError
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 SOURCE_FILES = ("movies.csv", "ratings.csv")  # as dataset.SOURCE_FILES, which imports pyarrow
 WHOLE_FILE_LIMIT = 8 << 20
