@@ -24,6 +24,9 @@ logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 BUNDLED_DIR = PROJECT_DIR / "data" / "ml-latest-small"
 
+METHODS = ("sequential", "cosine", "lift", "popular")
+"""As ``collaborative.METHODS`` (this script imports the package only when it runs)."""
+
 GOALS = {"ml-latest-small": 0.075, "synthetic 25M": 0.079}
 """HR@10 the default method must reach (issue 5)."""
 
@@ -45,7 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--synthetic-dir", type=Path, default=None,
                         help="folder made by make_synthetic_movielens.py (skipped if not given)")
     parser.add_argument("--eval-users", type=int, default=3000,
-                        help="users sampled on the synthetic set (ml-latest-small uses all)")
+                        help="users sampled on the synthetic set, 0 for all "
+                             "(ml-latest-small uses all)")
+    parser.add_argument("--tune-users", type=int, default=None,
+                        help="tune on a sample of this many of the evaluated synthetic users "
+                             "(default: all of them)")
+    parser.add_argument("--methods", default=",".join(METHODS),
+                        help="comma-separated methods to evaluate; popular and lift are the "
+                             "baselines of the ratios")
     parser.add_argument("--seed", type=int, default=0, help="seed of the user sample")
     parser.add_argument("--log-level", default="WARNING",
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"), help="stderr log level")
@@ -59,14 +69,21 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"movie_recommender.{name}" if name else "movie_recommender")
 
 
-def run(name: str, folder: Path, eval_users: int | None, seed: int) -> bool:
-    """Evaluate one data set, print its tables; return whether the goal is reached."""
+def run(name: str, folder: Path, args: argparse.Namespace, sample: bool) -> bool:
+    """Evaluate one data set, print its tables; return whether the goal is reached.
+
+    ``sample``: evaluate ``args.eval_users`` users and tune on ``args.tune_users`` of
+    them, instead of all users.
+    """
     dataset, evaluation = _module("dataset"), _module("evaluation")
+    eval_users, seed = (args.eval_users or None if sample else None), args.seed
     started = time.perf_counter()
     movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
     ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
     loaded = time.perf_counter()
-    report = evaluation.evaluate(ratings, eval_users=eval_users, seed=seed)
+    report = evaluation.evaluate(ratings, methods=args.methods.split(","),
+                                 eval_users=eval_users, seed=seed,
+                                 tune_users=args.tune_users if sample else None)
     finished = time.perf_counter()
     print(f"\n== {name}: {folder}")
     print(f"{len(ratings.rating):,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} movies;"
@@ -129,8 +146,8 @@ def print_comparison(name: str, rates: dict[str, float]) -> bool:
     print(f"\n{'method':<24} {'HR@10':>7} {'x popular':>10} {'x lift':>7} {'issue ref':>10}")
     for method, rate in rates.items():
         reference = REFERENCE[name].get(method)
-        print(f"{method:<24} {rate:>7.4f} {_ratio(rate, rates['popular']):>10}"
-              f" {_ratio(rate, rates['lift']):>7} "
+        print(f"{method:<24} {rate:>7.4f} {_ratio(rate, rates.get('popular')):>10}"
+              f" {_ratio(rate, rates.get('lift')):>7} "
               f"{'-' if reference is None else f'{reference:.3f}':>10}")
     default_method = _module("collaborative").DEFAULT_METHOD
     implicit_rate = rates.get("implicit best item-item")
@@ -146,19 +163,24 @@ def print_comparison(name: str, rates: dict[str, float]) -> bool:
     return reached
 
 
-def _ratio(value: float, baseline: float) -> str:
-    return f"{value / baseline:.2f}x" if baseline > 0 else "-"
+def _ratio(value: float, baseline: float | None) -> str:
+    return f"{value / baseline:.2f}x" if baseline else "-"
 
 
 def main(argv: list[str] | None = None) -> int:
     """Evaluate the data sets; exit 0 when every goal is reached, 1 otherwise."""
     args = build_parser().parse_args(argv)
     _module("logging_config").configure_logging(args.log_level)
-    sets = [("ml-latest-small", args.small_dir, None)]
+    unknown = set(args.methods.split(",")) - set(METHODS)
+    if unknown or _module("collaborative").DEFAULT_METHOD not in args.methods.split(","):
+        logger.error("--methods takes some of %s, the default method included",
+                     ", ".join(METHODS))
+        return 2
+    sets = [("ml-latest-small", args.small_dir, False)]
     if args.synthetic_dir is not None:
-        sets.append(("synthetic 25M", args.synthetic_dir, args.eval_users))
+        sets.append(("synthetic 25M", args.synthetic_dir, True))
     try:
-        reached = [run(name, folder, users, args.seed) for name, folder, users in sets]
+        reached = [run(name, folder, args, sample) for name, folder, sample in sets]
     except _module("").MovieRecommenderError as err:
         logger.error("%s", err)
         return 1

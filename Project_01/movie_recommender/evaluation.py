@@ -112,15 +112,17 @@ def default_param_grid() -> list[SequentialParams]:
     """The hyperparameter candidates tried on the validation split."""
     default = collaborative.DEFAULT_PARAMS
     grid = [default]
-    for loved, backward, backoff, alpha, beta in itertools.product(
-            (1.0, 0.0), (0.0, 0.5), (0.3, 1.0, 3.0, 100.0), (0.5, 1.0), (0.0, 0.2, 0.4)):
-        grid.append(dataclasses.replace(default, loved=loved, backward=backward,
+    for late, loved, backward, backoff, alpha, beta in itertools.product(
+            (0.0, 0.5), (1.0, 0.0), (0.0, 0.5), (0.3, 1.0, 3.0, 100.0), (0.5, 1.0),
+            (0.0, 0.2, 0.4)):
+        grid.append(dataclasses.replace(default, late=late, loved=loved, backward=backward,
                                         backoff=backoff, alpha=alpha, beta=beta))
     return grid
 
 
 def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS,
              k: int = 10, eval_users: int | None = None, seed: int = 0,
+             tune_users: int | None = None,
              param_grid: Sequence[SequentialParams] | None = None) -> EvaluationReport:
     """Measure HR@k and NDCG@k of each method under the leave-last-liked-out protocol.
 
@@ -131,6 +133,8 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
         eval_users: evaluate a random sample of this many eligible users (all if None);
             the same users serve for validation and test.
         seed: seed of that sample.
+        tune_users: tune on a seeded sample of this many of the evaluated users (all of
+            them if None), so that a test on many users need not tune on as many.
         param_grid: candidates for the default method's hyperparameters
             (``default_param_grid()`` if None; one candidate means no tuning).
 
@@ -141,12 +145,9 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
     chosen = sample_users(len(test.users), eval_users, seed)
     params, validation = collaborative.DEFAULT_PARAMS, None
     if collaborative.DEFAULT_METHOD in methods:
-        valid = holdout_split(ratings, steps_back=1)
-        logger.info("tuning %s on %d validation users", collaborative.DEFAULT_METHOD,
-                    len(chosen))
-        params, validation = tune(collaborative.build_model(ratings.subset(valid.train)),
-                                  valid.queries[chosen], valid.targets[chosen],
-                                  param_grid or default_param_grid(), k=k)
+        params, validation = _tune_on_validation(
+            ratings, chosen[sample_users(len(chosen), tune_users, seed)],
+            param_grid or default_param_grid(), k)
     model = collaborative.build_model(ratings.subset(test.train))
     results = []
     for method in methods:
@@ -157,6 +158,15 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
         logger.info("%s: HR@%d %.4f", method, k, results[-1].hit_rate)
     return EvaluationReport(results=results, params=params, validation=validation,
                             n_eligible=len(test.users))
+
+
+def _tune_on_validation(ratings: Ratings, users: np.ndarray, grid: Sequence[SequentialParams],
+                        k: int) -> tuple[SequentialParams, MethodResult]:
+    """``tune`` on the validation split of these users (positions among the eligible)."""
+    valid = holdout_split(ratings, steps_back=1)
+    logger.info("tuning %s on %d validation users", collaborative.DEFAULT_METHOD, len(users))
+    return tune(collaborative.build_model(ratings.subset(valid.train)),
+                valid.queries[users], valid.targets[users], grid, k=k)
 
 
 def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.ndarray,
@@ -252,7 +262,8 @@ def format_table(report: EvaluationReport, k: int = 10) -> str:
                      f" {result.ndcg:>8.4f} ± {result.ndcg_se:.4f} {result.n_users:>7,}")
     if report.validation is not None:
         lines.append(f"{collaborative.DEFAULT_METHOD} hyperparameters chosen on the validation "
-                     f"split (HR@{k} {report.validation.hit_rate:.4f}): "
+                     f"split (HR@{k} {report.validation.hit_rate:.4f}, "
+                     f"{report.validation.n_users:,} users): "
                      + ", ".join(f"{name}={value}"
                                  for name, value in dataclasses.asdict(report.params).items()))
     return "\n".join(lines)
