@@ -125,6 +125,17 @@ def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
     assert first == again
 
 
+def test_tuning_on_a_sample_of_the_evaluated_users(rotations: Ratings) -> None:
+    """``tune_users`` tunes on that many of the evaluated users and tests on all of them."""
+    report = evaluation.evaluate(rotations, methods=["sequential"], k=5, eval_users=10,
+                                 tune_users=4, param_grid=[PURE_NEXT])
+    assert report.validation is not None and report.validation.n_users == 4
+    assert report.results[0].n_users == 10
+    everyone = evaluation.evaluate(rotations, methods=["sequential"], k=5,
+                                   tune_users=100, param_grid=[PURE_NEXT])
+    assert everyone.validation is not None and everyone.validation.n_users == 12
+
+
 def test_sample_users_is_sorted_unique_seeded_and_all_when_not_bounded() -> None:
     """The evaluated users are a seeded sample without repeats, or everyone."""
     sample = evaluation.sample_users(50, 10, seed=7)
