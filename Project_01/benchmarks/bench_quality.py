@@ -7,6 +7,11 @@ most-popular baseline and the original lift score, the issue's reference figures
 whether the default method reaches its goal.
 
     python Project_01/benchmarks/bench_quality.py --synthetic-dir /path/to/synth-25m
+
+Every synthetic user (about an hour; tuned on 10,000 of them, without the slow lift):
+
+    python Project_01/benchmarks/bench_quality.py --synthetic-dir /path/to/synth-25m \
+        --eval-users 0 --tune-users 10000 --methods sequential,popular
 """
 import argparse
 import importlib
@@ -76,7 +81,7 @@ def run(name: str, folder: Path, args: argparse.Namespace, sample: bool) -> bool
     them, instead of all users.
     """
     dataset, evaluation = _module("dataset"), _module("evaluation")
-    eval_users, seed = (args.eval_users or None if sample else None), args.seed
+    eval_users, seed = ((args.eval_users or None) if sample else None), args.seed
     started = time.perf_counter()
     movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
     ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
