@@ -357,7 +357,8 @@ def _score_sequential(model: LikedMatrices, item: int, params: SequentialParams)
     if len(fans) == 0:
         return None
     parts = sequential_parts(model, item, params)
-    scores = combine_parts(parts, params, model.item_likes(), model.late_share())
+    scores = combine_parts(parts, params, model.item_likes(),
+                           model.late_share() if params.late else None)
     right_after = parts.after[0]
     shared_fans = _shared_fans(model, fans)
 
@@ -420,10 +421,11 @@ def _neighbours(model: LikedMatrices, item: int, window: int) -> tuple[np.ndarra
 
 
 def combine_parts(parts: SequentialParts, params: SequentialParams,
-                  item_likes: np.ndarray, late_share: np.ndarray) -> np.ndarray:
+                  item_likes: np.ndarray, late_share: np.ndarray | None) -> np.ndarray:
     """Combine ``sequential_parts`` into scores with ``params`` (see ``SequentialParams``).
 
-    ``item_likes`` and ``late_share`` are per movie, as ``LikedMatrices`` gives them.
+    ``item_likes`` and ``late_share`` are per movie, as ``LikedMatrices`` gives them;
+    ``late_share`` is needed only when ``params.late`` is not 0.
     """
     weights = params.decay ** np.arange(params.window)
     nearby = weights @ parts.after[:params.window] \
@@ -432,7 +434,11 @@ def combine_parts(parts: SequentialParts, params: SequentialParams,
     nearby = nearby * discount
     together = parts.together * discount
     scores = _unit_max(nearby) + params.backoff * _unit_max(together)
-    return scores * late_share ** params.late if params.late else scores
+    if not params.late:
+        return scores
+    if late_share is None:
+        raise ValueError("params.late needs late_share")
+    return scores * late_share ** params.late
 
 
 def _fan_sample(fans: np.ndarray) -> np.ndarray:

@@ -214,6 +214,18 @@ def test_late_weight_favours_movies_liked_late(late: float, expected: list[int])
     assert [rec.item for rec in recs] == expected
 
 
+def test_late_weight_needs_the_late_shares(taste_groups: Ratings) -> None:
+    """Without ``late`` the shares may be left out; with it they are required."""
+    model = build_model(taste_groups)
+    params = collaborative.SequentialParams(late=0.5)
+    parts = collaborative.sequential_parts(model, A, params)
+    plain = collaborative.combine_parts(parts, collaborative.SequentialParams(),
+                                        model.item_likes(), None)
+    assert plain[B] > 0
+    with pytest.raises(ValueError, match="needs late_share"):
+        collaborative.combine_parts(parts, params, model.item_likes(), None)
+
+
 def test_timestamp_ties_are_ordered_by_movie() -> None:
     """Likes with the same timestamp follow movie order, whatever the input order."""
     rows = [(0, 3, 5.0, 7), (0, 1, 5.0, 7), (0, 2, 5.0, 5), (1, 0, 4.0, 1)]
