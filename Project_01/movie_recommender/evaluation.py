@@ -178,18 +178,24 @@ def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.nd
     every grid point, which keeps tuning affordable on large data sets.
     """
     ranks = np.zeros((len(grid), len(queries)), dtype=np.int64)
+    likes, late_share = model.item_likes(), model.late_share()
     for members in _group(grid):
         for column, (query, target) in enumerate(zip(queries, targets)):
             ranks[members, column] = _grid_ranks(model, int(query), int(target),
-                                                 [grid[row] for row in members], k)
+                                                 [grid[row] for row in members], k,
+                                                 (likes, late_share))
     summaries = [summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
 
 
 def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
-                grid: Sequence[SequentialParams], k: int) -> list[int]:
-    """Rank of ``target`` for each grid point (all sharing the count-vector parameters)."""
+                grid: Sequence[SequentialParams], k: int,
+                per_movie: tuple[np.ndarray, np.ndarray]) -> list[int]:
+    """Rank of ``target`` for each grid point (all sharing the count-vector parameters).
+
+    ``per_movie``: the model's ``item_likes()`` and ``late_share()``, computed once.
+    """
     if len(model.fans(query)) == 0:
         return [0] * len(grid)
     parts = collaborative.sequential_parts(model, query, grid[0])
@@ -203,7 +209,7 @@ def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
     compact = collaborative.SequentialParts(after=parts.after[:, support],
                                             before=parts.before[:, support],
                                             together=parts.together[support])
-    likes, late_share = model.item_likes()[support], model.late_share()[support]
+    likes, late_share = (values[support] for values in per_movie)
     allowed = support != query
     return [_rank_of(collaborative.top_k(collaborative.combine_parts(compact, params, likes,
                                                                      late_share),
