@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--eval-users", type=_positive,
                         help="--evaluate on a random sample of this many users")
     parser.add_argument("--seed", type=int, default=0, help="random seed of --eval-users")
+    parser.add_argument("--jobs", type=_positive, default=1,
+                        help="--evaluate in this many processes (same figures, less time)")
     parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
                         help="how much to log on stderr")
     return parser
@@ -192,8 +194,8 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
         raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
                                    f"{evaluation.MIN_LIKED} liked ratings")
-    report = evaluation.evaluate(ratings, k=EVALUATION_K, eval_users=args.eval_users,
-                                 seed=args.seed)
+    report = evaluation.evaluate(ratings, k=EVALUATION_K, users=evaluation.UserSample(
+        eval_users=args.eval_users, seed=args.seed), jobs=args.jobs)
     if args.format == "json":
         return output.to_json(evaluation.report_to_dict(report), indent=2)
     return evaluation.format_table(report, EVALUATION_K)

@@ -12,9 +12,11 @@ the test targets never influence a choice.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
@@ -120,73 +122,156 @@ def default_param_grid() -> list[SequentialParams]:
     return grid
 
 
+@dataclasses.dataclass(frozen=True)
+class UserSample:
+    """Which eligible users ``evaluate`` measures, and on which of them it tunes.
+
+    Attributes:
+        eval_users: evaluate a random sample of this many eligible users (all if None);
+            the same users serve for validation and test.
+        tune_users: tune on a random sample of this many of the evaluated users (all of
+            them if None), so that a test on many users need not tune on as many.
+        seed: seed of both samples.
+    """
+
+    eval_users: int | None = None
+    tune_users: int | None = None
+    seed: int = 0
+
+
 def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS,
-             k: int = 10, eval_users: int | None = None, seed: int = 0,
-             tune_users: int | None = None,
-             param_grid: Sequence[SequentialParams] | None = None) -> EvaluationReport:
+             k: int = 10, users: UserSample | None = None,
+             param_grid: Sequence[SequentialParams] | None = None,
+             jobs: int = 1) -> EvaluationReport:
     """Measure HR@k and NDCG@k of each method under the leave-last-liked-out protocol.
 
     Args:
         ratings: all ratings of the data set.
         methods: the methods to measure (``collaborative.METHODS`` by default).
         k: recommendation list length.
-        eval_users: evaluate a random sample of this many eligible users (all if None);
-            the same users serve for validation and test.
-        seed: seed of that sample.
-        tune_users: tune on a seeded sample of this many of the evaluated users (all of
-            them if None), so that a test on many users need not tune on as many.
+        users: the users to evaluate and to tune on (all of them if None).
         param_grid: candidates for the default method's hyperparameters
             (``default_param_grid()`` if None; one candidate means no tuning).
+        jobs: processes that share the queries (the figures do not depend on it).
 
     Returns:
         The report; ``params`` are the tuned hyperparameters used on the test split.
     """
+    users = users or UserSample()
     test = holdout_split(ratings)
-    chosen = sample_users(len(test.users), eval_users, seed)
+    chosen = sample_users(len(test.users), users.eval_users, users.seed)
     params, validation = collaborative.DEFAULT_PARAMS, None
     if collaborative.DEFAULT_METHOD in methods:
         params, validation = _tune_on_validation(
-            ratings, chosen[sample_users(len(chosen), tune_users, seed)],
-            param_grid or default_param_grid(), k)
-    model = collaborative.build_model(ratings.subset(test.train))
-    results = []
-    for method in methods:
-        ranks = [_rank(collaborative.recommend(model, int(query), method, k=k, params=params),
-                       int(target))
-                 for query, target in zip(test.queries[chosen], test.targets[chosen])]
-        results.append(summarise(method, np.array(ranks), k))
-        logger.info("%s: HR@%d %.4f", method, k, results[-1].hit_rate)
+            ratings, chosen[sample_users(len(chosen), users.tune_users, users.seed)],
+            param_grid or default_param_grid(), k, jobs)
+    pairs = QueryPairs(collaborative.build_model(ratings.subset(test.train)),
+                       test.queries[chosen], test.targets[chosen])
+    ranks = rank_matrix(functools.partial(_method_ranks, methods=tuple(methods), k=k,
+                                          params=params), pairs, len(methods), jobs)
+    results = [summarise(method, row, k) for method, row in zip(methods, ranks)]
+    for result in results:
+        logger.info("%s: HR@%d %.4f", result.method, k, result.hit_rate)
     return EvaluationReport(results=results, params=params, validation=validation,
                             n_eligible=len(test.users))
 
 
 def _tune_on_validation(ratings: Ratings, users: np.ndarray, grid: Sequence[SequentialParams],
-                        k: int) -> tuple[SequentialParams, MethodResult]:
+                        k: int, jobs: int) -> tuple[SequentialParams, MethodResult]:
     """``tune`` on the validation split of these users (positions among the eligible)."""
     valid = holdout_split(ratings, steps_back=1)
     logger.info("tuning %s on %d validation users", collaborative.DEFAULT_METHOD, len(users))
     return tune(collaborative.build_model(ratings.subset(valid.train)),
-                valid.queries[users], valid.targets[users], grid, k=k)
+                valid.queries[users], valid.targets[users], grid, k=k, jobs=jobs)
 
 
 def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.ndarray,
-         grid: Sequence[SequentialParams], *, k: int = 10
+         grid: Sequence[SequentialParams], *, k: int = 10, jobs: int = 1
          ) -> tuple[SequentialParams, MethodResult]:
     """Pick the grid point with the best HR@k (then NDCG@k; then earliest) on these pairs.
 
     Each query's count vectors are computed once per ``(window, alpha, loved)`` and reused for
     every grid point, which keeps tuning affordable on large data sets.
     """
-    ranks = np.zeros((len(grid), len(queries)), dtype=np.int64)
-    likes, late_share = model.item_likes(), model.late_share()
-    for members in _group(grid):
-        for column, (query, target) in enumerate(zip(queries, targets)):
-            ranks[members, column] = _grid_ranks(model, int(query), int(target),
-                                                 [grid[row] for row in members], k,
-                                                 (likes, late_share))
+    ranks = rank_matrix(functools.partial(_tuning_ranks, grid=tuple(grid), k=k),
+                        QueryPairs(model, queries, targets), len(grid), jobs)
     summaries = [summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
+
+
+@dataclasses.dataclass(frozen=True)
+class QueryPairs:
+    """A model and the (query, target) pairs to rank on it, one per evaluated user."""
+
+    model: collaborative.LikedMatrices
+    queries: np.ndarray
+    targets: np.ndarray
+
+
+RankFunction = Callable[[QueryPairs, slice], np.ndarray]
+"""Ranks of the targets of ``pairs[users]``: one row per variant, one column per user."""
+
+_WORKER_PAIRS: dict[str, QueryPairs] = {}
+"""The pairs a worker process ranks, set once per process by ``_keep_pairs``."""
+
+
+def rank_matrix(rank_users: RankFunction, pairs: QueryPairs, n_rows: int,
+                jobs: int = 1) -> np.ndarray:
+    """Run ``rank_users`` over all the pairs, in slices shared by ``jobs`` processes.
+
+    Each worker receives the pairs once, when it starts (with the "fork" start method,
+    without copying them), then one slice of users per task.
+
+    Returns:
+        The int64 matrix of ranks, ``n_rows`` by the number of pairs.
+    """
+    n_pairs = len(pairs.queries)
+    if n_pairs == 0:
+        return np.zeros((n_rows, 0), dtype=np.int64)
+    if jobs <= 1:
+        return rank_users(pairs, slice(0, n_pairs))
+    size = -(-n_pairs // (4 * jobs))  # four slices per process balance uneven queries
+    slices = [slice(start, min(start + size, n_pairs)) for start in range(0, n_pairs, size)]
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_keep_pairs,
+                             initargs=(pairs,)) as pool:
+        parts = list(pool.map(_rank_kept_pairs, itertools.repeat(rank_users), slices))
+    return np.concatenate(parts, axis=1)
+
+
+def _keep_pairs(pairs: QueryPairs) -> None:
+    _WORKER_PAIRS["pairs"] = pairs
+
+
+def _rank_kept_pairs(rank_users: RankFunction, users: slice) -> np.ndarray:
+    return rank_users(_WORKER_PAIRS["pairs"], users)
+
+
+def _method_ranks(pairs: QueryPairs, users: slice, *, methods: tuple[str, ...], k: int,
+                  params: SequentialParams) -> np.ndarray:
+    """Rank of each target among each method's top ``k`` (rows: methods)."""
+    ranks = np.zeros((len(methods), len(pairs.queries[users])), dtype=np.int64)
+    for row, method in enumerate(methods):
+        for column, (query, target) in enumerate(zip(pairs.queries[users],
+                                                     pairs.targets[users])):
+            ranks[row, column] = _rank(collaborative.recommend(pairs.model, int(query), method,
+                                                               k=k, params=params),
+                                       int(target))
+    return ranks
+
+
+def _tuning_ranks(pairs: QueryPairs, users: slice, *, grid: tuple[SequentialParams, ...],
+                  k: int) -> np.ndarray:
+    """Rank of each target for each grid point (rows: grid points)."""
+    model = pairs.model
+    ranks = np.zeros((len(grid), len(pairs.queries[users])), dtype=np.int64)
+    per_movie = (model.item_likes(), model.late_share())
+    for members in _group(grid):
+        for column, (query, target) in enumerate(zip(pairs.queries[users],
+                                                     pairs.targets[users])):
+            ranks[members, column] = _grid_ranks(model, int(query), int(target),
+                                                 [grid[row] for row in members], k, per_movie)
+    return ranks
 
 
 def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,

@@ -37,7 +37,8 @@ def test_help_exits_zero_and_lists_options(capsys: pytest.CaptureFixture[str]) -
     out = capsys.readouterr().out
     for option in ("--movie-title", "--year", "--top", "--genre", "--min-ratings", "--method",
                    "--format", "--batch", "--dataset", "--data-dir", "--cache-dir",
-                   "--rebuild-index", "--evaluate", "--eval-users", "--seed", "--log-level"):
+                   "--rebuild-index", "--evaluate", "--eval-users", "--seed", "--jobs",
+                   "--log-level"):
         assert option in out
 
 
@@ -50,6 +51,7 @@ def test_help_exits_zero_and_lists_options(capsys: pytest.CaptureFixture[str]) -
     ["--movie-title", "Toy Story", "--method", "magic"],
     ["--movie-title", "Toy Story", "--dataset", "ml-1b"],
     ["--movie-title", "Toy Story", "--batch", "queries.txt"],
+    ["--evaluate", "--jobs", "0"],
 ])
 def test_usage_errors_exit_two(argv: list[str]) -> None:
     """argparse rejects bad or missing options with exit code 2."""
@@ -188,9 +190,10 @@ def test_missing_batch_file_is_an_error(run, tmp_path: Path) -> None:
 
 def test_evaluate_prints_every_method(bundled_dir: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
-    """--evaluate reports HR@10 and NDCG@10 of every method (JSON on request)."""
+    """--evaluate reports HR@10 and NDCG@10 of every method (JSON on request), here
+    sharing the queries between two processes."""
     code = main(["--data-dir", str(bundled_dir), "--cache-dir", str(tmp_path), "--evaluate",
-                 "--format", "json", "--eval-users", "5", "--seed", "1"])
+                 "--format", "json", "--eval-users", "5", "--seed", "1", "--jobs", "2"])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert [m["method"] for m in report["results"]] == ["sequential", "cosine", "lift",

@@ -6,6 +6,7 @@ from movie_recommender import collaborative, evaluation
 from movie_recommender.collaborative import Ratings, SequentialParams
 
 PURE_NEXT = SequentialParams(window=1, backward=0.0, backoff=0.0, beta=0.0)
+FOUR_USERS = evaluation.UserSample(eval_users=4, seed=3)
 
 
 def ratings_from_sequences(sequences: list[list[int]], n_items: int,
@@ -119,20 +120,22 @@ def test_tuning_picks_the_best_validation_grid_point(chain: Ratings) -> None:
 
 def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
     """``eval_users`` bounds the sample and ``seed`` fixes it."""
-    first = evaluation.evaluate(rotations, methods=["popular"], eval_users=4, seed=3)
-    again = evaluation.evaluate(rotations, methods=["popular"], eval_users=4, seed=3)
+    first = evaluation.evaluate(rotations, methods=["popular"], users=FOUR_USERS)
+    again = evaluation.evaluate(rotations, methods=["popular"], users=FOUR_USERS)
     assert first.results[0].n_users == 4
     assert first == again
 
 
 def test_tuning_on_a_sample_of_the_evaluated_users(rotations: Ratings) -> None:
     """``tune_users`` tunes on that many of the evaluated users and tests on all of them."""
-    report = evaluation.evaluate(rotations, methods=["sequential"], k=5, eval_users=10,
-                                 tune_users=4, param_grid=[PURE_NEXT])
+    report = evaluation.evaluate(rotations, methods=["sequential"], k=5,
+                                 users=evaluation.UserSample(eval_users=10, tune_users=4),
+                                 param_grid=[PURE_NEXT])
     assert report.validation is not None and report.validation.n_users == 4
     assert report.results[0].n_users == 10
     everyone = evaluation.evaluate(rotations, methods=["sequential"], k=5,
-                                   tune_users=100, param_grid=[PURE_NEXT])
+                                   users=evaluation.UserSample(tune_users=100),
+                                   param_grid=[PURE_NEXT])
     assert everyone.validation is not None and everyone.validation.n_users == 12
 
 
@@ -147,12 +150,17 @@ def test_sample_users_is_sorted_unique_seeded_and_all_when_not_bounded() -> None
     assert np.array_equal(evaluation.sample_users(5, 9, seed=0), np.arange(5))
 
 
+def random_sequences(n_users: int, n_items: int = 30, seed: int = 11) -> list[list[int]]:
+    """Seeded like-sequences of 5 to 14 distinct movies, the low positions more popular."""
+    rng = np.random.default_rng(seed)
+    popularity = np.linspace(3, 1, n_items) / np.linspace(3, 1, n_items).sum()
+    return [rng.choice(n_items, size=rng.integers(5, 15), replace=False, p=popularity).tolist()
+            for _ in range(n_users)]
+
+
 def test_tuning_ranks_match_recommend() -> None:
     """``tune`` scores only each query's support; it must agree with ``recommend`` exactly."""
-    rng = np.random.default_rng(11)
-    sequences = [rng.choice(30, size=rng.integers(5, 15), replace=False,
-                            p=np.linspace(3, 1, 30) / np.linspace(3, 1, 30).sum()).tolist()
-                 for _ in range(80)]
+    sequences = random_sequences(80)
     ratings = ratings_from_sequences(sequences, n_items=30)
     model = collaborative.build_model(ratings)
     queries = np.array([seq[0] for seq in sequences])
@@ -165,6 +173,25 @@ def test_tuning_ranks_match_recommend() -> None:
                 for query, target in zip(queries, targets)]
         assert tuned.hit_rate == pytest.approx(np.mean(hits))
         assert 0 < tuned.hit_rate < 1
+
+
+def test_two_processes_give_the_same_report() -> None:
+    """``jobs=2`` shares tuning and test queries between two processes; no figure changes."""
+    ratings = ratings_from_sequences(random_sequences(90), n_items=30)
+    grid = evaluation.default_param_grid()[::24]
+    alone = evaluation.evaluate(ratings, k=5, param_grid=grid)
+    shared = evaluation.evaluate(ratings, k=5, param_grid=grid, jobs=2)
+    assert shared == alone
+    assert alone.results[0].n_users == 90 and 0 < alone.results[0].hit_rate < 1
+    assert alone.validation is not None and 0 < alone.validation.hit_rate < 1
+
+
+def test_rank_matrix_of_no_pairs_is_empty(chain: Ratings) -> None:
+    """Nothing to rank gives a matrix with the asked rows and no columns."""
+    pairs = evaluation.QueryPairs(collaborative.build_model(chain), np.zeros(0, np.int64),
+                                  np.zeros(0, np.int64))
+    ranks = evaluation.rank_matrix(lambda *_: np.ones((3, 1)), pairs, n_rows=3, jobs=2)
+    assert ranks.shape == (3, 0)
 
 
 def test_report_table_and_dict(rotations: Ratings) -> None:
