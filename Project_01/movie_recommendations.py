@@ -17,7 +17,7 @@ from typing import TextIO
 import numpy as np
 from dotenv import load_dotenv
 
-from movie_recommender import MovieRecommenderError, collaborative, evaluation, index, output
+from movie_recommender import MovieRecommenderError, collaborative, index, output
 from movie_recommender.locations import DATASETS, default_cache_dir
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
@@ -185,9 +185,10 @@ def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Itera
 
 def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     """Evaluate every method on ``folder``'s ratings; return the rendered report."""
-    # the CSV reader (pyarrow) is imported only here and in the index build: a query
-    # never needs it
+    # the CSV reader (pyarrow), the process pool and the progress bar are imported only
+    # here and in the index build: a query never needs them
     dataset = importlib.import_module("movie_recommender.dataset")
+    evaluation = importlib.import_module("movie_recommender.evaluation")
     movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
     ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
     liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]

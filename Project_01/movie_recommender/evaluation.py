@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
+from tqdm import tqdm
 
 from movie_recommender import collaborative
 from movie_recommender.collaborative import LIKED_THRESHOLD, Ratings, SequentialParams
@@ -168,7 +169,8 @@ def evaluate(ratings: Ratings, *, methods: Sequence[str] = collaborative.METHODS
     pairs = QueryPairs(collaborative.build_model(ratings.subset(test.train)),
                        test.queries[chosen], test.targets[chosen])
     ranks = rank_matrix(functools.partial(_method_ranks, methods=tuple(methods), k=k,
-                                          params=params), pairs, len(methods), jobs)
+                                          params=params), pairs, len(methods), jobs,
+                        progress="testing")
     results = [summarise(method, row, k) for method, row in zip(methods, ranks)]
     for result in results:
         logger.info("%s: HR@%d %.4f", result.method, k, result.hit_rate)
@@ -194,7 +196,8 @@ def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.nd
     every grid point, which keeps tuning affordable on large data sets.
     """
     ranks = rank_matrix(functools.partial(_tuning_ranks, grid=tuple(grid), k=k),
-                        QueryPairs(model, queries, targets), len(grid), jobs)
+                        QueryPairs(model, queries, targets), len(grid), jobs,
+                        progress=f"tuning {len(grid)} points")
     summaries = [summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
@@ -212,30 +215,41 @@ class QueryPairs:
 RankFunction = Callable[[QueryPairs, slice], np.ndarray]
 """Ranks of the targets of ``pairs[users]``: one row per variant, one column per user."""
 
+RANK_SLICE = 500
+"""At most this many users per task of ``rank_matrix``."""
+
 _WORKER_PAIRS: dict[str, QueryPairs] = {}
 """The pairs a worker process ranks, set once per process by ``_keep_pairs``."""
 
 
-def rank_matrix(rank_users: RankFunction, pairs: QueryPairs, n_rows: int,
-                jobs: int = 1) -> np.ndarray:
+def rank_matrix(rank_users: RankFunction, pairs: QueryPairs, n_rows: int, jobs: int = 1,
+                progress: str | None = None) -> np.ndarray:
     """Run ``rank_users`` over all the pairs, in slices shared by ``jobs`` processes.
 
     Each worker receives the pairs once, when it starts (with the "fork" start method,
-    without copying them), then one slice of users per task.
+    without copying them), then one slice of users per task. ``progress`` names a tqdm
+    bar on stderr, shown when stderr is a terminal.
 
     Returns:
         The int64 matrix of ranks, ``n_rows`` by the number of pairs.
     """
     n_pairs = len(pairs.queries)
-    if n_pairs == 0:
-        return np.zeros((n_rows, 0), dtype=np.int64)
-    if jobs <= 1:
-        return rank_users(pairs, slice(0, n_pairs))
-    size = -(-n_pairs // (4 * jobs))  # four slices per process balance uneven queries
+    # several slices per process balance uneven queries and move the progress bar
+    size = max(1, min(RANK_SLICE, -(-n_pairs // (4 * jobs))))
     slices = [slice(start, min(start + size, n_pairs)) for start in range(0, n_pairs, size)]
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_keep_pairs,
-                             initargs=(pairs,)) as pool:
-        parts = list(pool.map(_rank_kept_pairs, itertools.repeat(rank_users), slices))
+    parts = [np.zeros((n_rows, 0), dtype=np.int64)]
+    with tqdm(total=n_pairs, desc=progress, unit="user", disable=None if progress else True
+              ) as progress_bar:
+        if jobs <= 1:
+            for users in slices:
+                parts.append(rank_users(pairs, users))
+                progress_bar.update(parts[-1].shape[1])
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=_keep_pairs,
+                                     initargs=(pairs,)) as pool:
+                for part in pool.map(_rank_kept_pairs, itertools.repeat(rank_users), slices):
+                    parts.append(part)
+                    progress_bar.update(part.shape[1])
     return np.concatenate(parts, axis=1)
 
 

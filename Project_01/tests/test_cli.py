@@ -253,11 +253,13 @@ def test_named_dataset_comes_from_the_download_cache(tiny_dir: Path, tmp_path: P
 
 def test_warm_query_skips_heavy_imports(tiny_dir: Path, cache_dir: Path) -> None:
     """Once the index exists, a query imports none of pandas, scikit-learn, scipy, pyarrow
-    or requests (together they cost seconds)."""
+    or requests (together they cost seconds), nor the evaluation's process pool and
+    progress bar (about 0.1 s)."""
     argv = ["--data-dir", str(tiny_dir), "--cache-dir", str(cache_dir), "--min-ratings", "1",
             "--movie-title", "Toy Story"]
     probe = ("import sys; import movie_recommendations as cli; code = cli.main(sys.argv[1:]); "
-             "heavy = {'pandas', 'sklearn', 'scipy', 'pyarrow', 'requests'}; "
+             "heavy = {'pandas', 'sklearn', 'scipy', 'pyarrow', 'requests', "
+             "'multiprocessing', 'tqdm'}; "
              "print(sorted(heavy & {name.split('.')[0] for name in sys.modules})); "
              "sys.exit(code)")
     imported = []
