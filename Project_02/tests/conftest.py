@@ -6,6 +6,7 @@ threaded ``http.server`` started inside the test.
 import http.server
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -170,6 +171,20 @@ def fixture_server() -> Iterator[LocalServer]:
     yield state
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture(name="sigint_reaches_children")
+def fixture_sigint_reaches_children() -> Iterator[None]:
+    """Let the CLI processes a test starts receive Ctrl-C (SIGINT).
+
+    A shell starts background jobs with SIGINT ignored, and a child inherits "ignored"
+    (a handler is reset to the default on exec): a test run started in the background
+    would see the CLI ignore the signal. Handling SIGINT here while the test runs gives
+    its children the default, so Python raises KeyboardInterrupt in them as in a terminal.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(name="session")

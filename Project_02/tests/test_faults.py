@@ -19,6 +19,8 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
+import pytest
+
 from podcast_pipeline.feed_stream import PARSER_PROCESS_MIN_BYTES
 from podcast_summary import main
 
@@ -122,6 +124,7 @@ def test_sigkill_while_downloading_keeps_the_part_and_resumes(server, tmp_path: 
     assert downloaded(tmp_path) == {"slow": audio} and not part_files(tmp_path)
 
 
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_while_downloading_in_parallel_stops_at_once(server, tmp_path: Path) -> None:
     """Ctrl-C during four slow parallel downloads: the run ends within seconds (not when
     the downloads would finish), keeps the parts, marks nothing done; the rerun resumes."""
@@ -198,6 +201,7 @@ def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(count,)]
 
 
+@pytest.mark.usefixtures("sigint_reaches_children")
 def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
                                                       parser_processes) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) while a big feed is stored: exit
