@@ -100,7 +100,7 @@ class LikedMatrices:
         item_loved: per movie, how many of its ``item_users`` rated it above
             ``LIFT_FAN_THRESHOLD`` (they come first).
         item_late: per movie, how many of its fans liked it among their last
-            ``LATE_LIKES`` likes.
+            ``late_likes`` likes (``build_model``).
     """
 
     user_indptr: np.ndarray
@@ -170,8 +170,10 @@ class Ratings:
                                    timestamp=self.timestamp[mask])
 
 
-def build_model(ratings: Ratings) -> LikedMatrices:
+def build_model(ratings: Ratings, *, late_likes: int = LATE_LIKES) -> LikedMatrices:
     """Build the liked matrices from the ratings.
+
+    ``late_likes``: a like is late when it is among the last this many of its user.
 
     Returns:
         The model, made of int32/bool arrays (int64 offsets).
@@ -197,7 +199,7 @@ def build_model(ratings: Ratings) -> LikedMatrices:
     # users are sorted, so a stable sort by (movie, not loved) keeps each group ascending
     by_item = np.argsort(items.astype(np.int64) * 2 + ~loved, kind="stable").astype(np.int32)
     user_indptr = _offsets(users, ratings.n_users)
-    late = user_indptr[users + 1] - np.arange(len(users)) <= LATE_LIKES
+    late = user_indptr[users + 1] - np.arange(len(users)) <= late_likes
     return LikedMatrices(
         user_indptr=user_indptr,
         user_items=items,
@@ -427,18 +429,29 @@ def combine_parts(parts: SequentialParts, params: SequentialParams,
     ``item_likes`` and ``late_share`` are per movie, as ``LikedMatrices`` gives them;
     ``late_share`` is needed only when ``params.late`` is not 0.
     """
+    if params.late and late_share is None:
+        raise ValueError("params.late needs late_share")
+    nearby, together = unit_parts(parts, params, item_likes)
+    return add_parts(nearby, together, params.backoff,
+                     late_share ** params.late if params.late else None)
+
+
+def unit_parts(parts: SequentialParts, params: SequentialParams,
+               item_likes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The "liked next" and co-occurrence parts, discounted by popularity and scaled to a
+    maximum of 1. They depend only on ``window``, ``decay``, ``backward`` and ``beta``."""
     weights = params.decay ** np.arange(params.window)
     nearby = weights @ parts.after[:params.window] \
         + params.backward * (weights @ parts.before[:params.window])
     discount = np.maximum(item_likes, 1) ** -params.beta
-    nearby = nearby * discount
-    together = parts.together * discount
-    scores = _unit_max(nearby) + params.backoff * _unit_max(together)
-    if not params.late:
-        return scores
-    if late_share is None:
-        raise ValueError("params.late needs late_share")
-    return scores * late_share ** params.late
+    return _unit_max(nearby * discount), _unit_max(parts.together * discount)
+
+
+def add_parts(nearby: np.ndarray, together: np.ndarray, backoff: float,
+              late_weight: np.ndarray | None) -> np.ndarray:
+    """``nearby + backoff * together``, times ``late_weight`` (``late_share ** late``) if given."""
+    scores = nearby + backoff * together
+    return scores if late_weight is None else scores * late_weight
 
 
 def _fan_sample(fans: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import dataclasses
 import functools
 import itertools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -195,12 +195,21 @@ def tune(model: collaborative.LikedMatrices, queries: np.ndarray, targets: np.nd
     Each query's count vectors are computed once per ``(window, alpha, loved)`` and reused for
     every grid point, which keeps tuning affordable on large data sets.
     """
-    ranks = rank_matrix(functools.partial(_tuning_ranks, grid=tuple(grid), k=k),
-                        QueryPairs(model, queries, targets), len(grid), jobs,
-                        progress=f"tuning {len(grid)} points")
+    ranks = tuning_ranks(QueryPairs(model, queries, targets), grid, k=k, jobs=jobs)
     summaries = [summarise(collaborative.DEFAULT_METHOD, row, k) for row in ranks]
     best = max(range(len(grid)), key=lambda i: (summaries[i].hit_rate, summaries[i].ndcg, -i))
     return grid[best], summaries[best]
+
+
+def tuning_ranks(pairs: QueryPairs, grid: Sequence[SequentialParams], *, k: int = 10,
+                 jobs: int = 1) -> np.ndarray:
+    """Rank of each target (1-based, 0 when not in the top ``k``) for each grid point.
+
+    Returns:
+        The int64 matrix of ranks: one row per grid point, one column per pair.
+    """
+    return rank_matrix(functools.partial(_tuning_ranks, grid=tuple(grid), k=k), pairs,
+                       len(grid), jobs, progress=f"tuning {len(grid)} points")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -310,10 +319,24 @@ def _grid_ranks(model: collaborative.LikedMatrices, query: int, target: int,
                                             together=parts.together[support])
     likes, late_share = (values[support] for values in per_movie)
     allowed = support != query
-    return [_rank_of(collaborative.top_k(collaborative.combine_parts(compact, params, likes,
-                                                                     late_share),
-                                         k, allowed), int(target_at[0]))
-            for params in grid]
+    return [_rank_of(collaborative.top_k(scores, k, allowed), int(target_at[0]))
+            for scores in _grid_scores(compact, grid, likes, late_share)]
+
+
+def _grid_scores(parts: collaborative.SequentialParts, grid: Sequence[SequentialParams],
+                 likes: np.ndarray, late_share: np.ndarray) -> Iterator[np.ndarray]:
+    """``combine_parts`` for each grid point, to the last bit, several times faster: grid
+    points share the scaled parts and the late weights, each computed once."""
+    units: dict[tuple[int, float, float, float], tuple[np.ndarray, np.ndarray]] = {}
+    late_weights: dict[float, np.ndarray | None] = {0.0: None}
+    for params in grid:
+        unit_key = (params.window, params.decay, params.backward, params.beta)
+        if unit_key not in units:
+            units[unit_key] = collaborative.unit_parts(parts, params, likes)
+        if params.late not in late_weights:
+            late_weights[params.late] = late_share ** params.late
+        yield collaborative.add_parts(*units[unit_key], params.backoff,
+                                      late_weights[params.late])
 
 
 def _group(grid: Sequence[SequentialParams]) -> list[list[int]]:

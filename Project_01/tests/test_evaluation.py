@@ -158,21 +158,30 @@ def random_sequences(n_users: int, n_items: int = 30, seed: int = 11) -> list[li
             for _ in range(n_users)]
 
 
+def rank_in(recommendations: list[collaborative.Recommendation], target: int) -> int:
+    """1-based rank of ``target`` among the recommendations, 0 when absent."""
+    items = [rec.item for rec in recommendations]
+    return items.index(target) + 1 if target in items else 0
+
+
 def test_tuning_ranks_match_recommend() -> None:
-    """``tune`` scores only each query's support; it must agree with ``recommend`` exactly."""
+    """Tuning scores only each query's support and shares work between grid points; every
+    grid point must still rank exactly as ``recommend`` does."""
     sequences = random_sequences(80)
     ratings = ratings_from_sequences(sequences, n_items=30)
-    model = collaborative.build_model(ratings)
+    model = collaborative.build_model(ratings, late_likes=2)
     queries = np.array([seq[0] for seq in sequences])
     targets = np.array([seq[-1] for seq in sequences])
-    grid = evaluation.default_param_grid()
-    for params in grid[:4] + [params for params in grid if params.late][:4]:
-        _, tuned = evaluation.tune(model, queries, targets, [params], k=5)
-        hits = [target in [rec.item for rec in collaborative.recommend(
-                    model, int(query), k=5, params=params)]
-                for query, target in zip(queries, targets)]
-        assert tuned.hit_rate == pytest.approx(np.mean(hits))
-        assert 0 < tuned.hit_rate < 1
+    grid = evaluation.default_param_grid()[::5]
+    assert len({params.late for params in grid}) == 2 and len({params.beta for params in grid}) == 3
+    ranks = evaluation.tuning_ranks(evaluation.QueryPairs(model, queries, targets), grid, k=5)
+    for params, row in zip(grid, ranks):
+        expected = [rank_in(collaborative.recommend(model, int(query), k=5, params=params),
+                            int(target))
+                    for query, target in zip(queries, targets)]
+        assert row.tolist() == expected
+    hit_rates = (ranks > 0).mean(axis=1)
+    assert 0 < hit_rates.min() < hit_rates.max() < 1
 
 
 def test_two_processes_give_the_same_report() -> None:
