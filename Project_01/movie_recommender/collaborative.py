@@ -34,8 +34,9 @@ MAX_FANS = 5_000
 """Co-occurrence with a movie that has more fans is estimated from an evenly spaced
 sample of this many of them, so that a query on a blockbuster stays fast."""
 
-LATE_LIKES = 3
-"""A like is "late" when it is among the last this many likes of its user."""
+LATE_LIKES = 10
+"""A like is "late" when it is among the last this many likes of its user (chosen on the
+synthetic validation split over 3; ``benchmarks/bench_quality.py``)."""
 
 DEFAULT_METHOD = "sequential"
 METHODS = (DEFAULT_METHOD, "cosine", "lift", "popular")

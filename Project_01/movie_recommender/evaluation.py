@@ -116,7 +116,7 @@ def default_param_grid() -> list[SequentialParams]:
     default = collaborative.DEFAULT_PARAMS
     grid = [default]
     for late, loved, backward, backoff, alpha, beta in itertools.product(
-            (0.0, 0.5), (1.0, 0.0), (0.0, 0.5), (0.3, 1.0, 3.0, 100.0), (0.5, 1.0),
+            (0.0, 0.75), (1.0, 0.0), (0.0, 0.5), (0.3, 1.0, 3.0, 100.0), (0.5, 1.0),
             (0.0, 0.2, 0.4)):
         grid.append(dataclasses.replace(default, late=late, loved=loved, backward=backward,
                                         backoff=backoff, alpha=alpha, beta=beta))

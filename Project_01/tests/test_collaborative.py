@@ -191,10 +191,10 @@ def test_loved_weight_favours_movies_rated_above_4(loved: float, expected: list[
 
 
 def test_late_likes_are_counted_per_movie() -> None:
-    """A like is late when it is among its user's last three likes."""
+    """With ``late_likes=3`` a like is late when it is among its user's last three likes."""
     rows = [(0, item, 5.0, time) for time, item in enumerate([B, A, D, E, C])]
     rows += [(1, A, 4.0, 1), (1, B, 4.0, 2), (1, E, 1.0, 3)]
-    model = build_model(make_ratings(rows))
+    model = build_model(make_ratings(rows), late_likes=3)
     assert model.item_late.tolist() == [1, 1, 1, 1, 1]
     assert model.item_likes().tolist() == [2, 2, 1, 1, 1]
     assert model.late_share() == pytest.approx([0.625, 0.625, 1.25, 1.25, 1.25])
@@ -204,14 +204,24 @@ def test_late_likes_are_counted_per_movie() -> None:
 def test_late_weight_favours_movies_liked_late(late: float, expected: list[int]) -> None:
     """Fans of A like B before it and D, E, C after it, so their co-occurrence ties (D,
     liked right after A, leads). With the late weight B, never among a fan's last three
-    likes, drops out and C moves up."""
+    likes (``late_likes=3``), drops out and C moves up."""
     rows = []
     for user in range(4):
         rows += [(user, item, 5.0, time) for time, item in enumerate([B, A, D, E, C])]
     params = collaborative.SequentialParams(window=1, backward=0.0, beta=0.0, backoff=1e6,
                                             late=late)
-    recs = recommend(build_model(make_ratings(rows)), A, "sequential", params=params)
+    recs = recommend(build_model(make_ratings(rows), late_likes=3), A, "sequential",
+                     params=params)
     assert [rec.item for rec in recs] == expected
+
+
+def test_default_late_likes_are_the_last_late_likes() -> None:
+    """By default the last ``LATE_LIKES`` likes of a user are late, and no earlier one."""
+    history = list(range(collaborative.LATE_LIKES + 2))
+    rows = [(0, item, 5.0, time) for time, item in enumerate(history)]
+    rows.append((1, 0, 4.0, 0))
+    model = build_model(make_ratings(rows))
+    assert model.item_late.tolist() == [1, 0] + [1] * collaborative.LATE_LIKES
 
 
 def test_late_weight_needs_the_late_shares(taste_groups: Ratings) -> None:
