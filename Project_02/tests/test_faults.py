@@ -67,6 +67,14 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen, seconds: 
         time.sleep(0.01)
 
 
+def size_of(path: Path) -> int:
+    """Size of ``path`` in bytes, 0 while it does not exist (SQLite may delete it any time)."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
 def kill(process: subprocess.Popen) -> None:
     """SIGKILL ``process``: no cleanup code of it runs."""
     process.send_signal(signal.SIGKILL)
@@ -163,7 +171,7 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args)) as run:
         # The migration's WAL is ~50 KB; a growing WAL past 1 MB is the episode upsert.
-        wait_for(lambda: wal.exists() and wal.stat().st_size > 1024 * KIB, run)
+        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
         kill(run)
 
     assert_consistent(tmp_path)
@@ -190,7 +198,7 @@ def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
     wal = tmp_path / "podcasts.db-wal"
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args)) as run:
-        wait_for(lambda: wal.exists() and wal.stat().st_size > 1024 * KIB, run)
+        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
         assert parser_processes(tmp_path, seconds=0)  # it is at work
         kill(run)
 
@@ -206,13 +214,14 @@ def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
                                                       parser_processes) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) while a big feed is stored: exit
     130 with one line, nothing half-stored, no parser process left behind."""
-    items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(8000)]
+    # enough episodes that storing them takes a while even on a busy machine
+    items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(20000)]
     server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 100))
     wal = tmp_path / "podcasts.db-wal"
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args), stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as run:
-        wait_for(lambda: wal.exists() and wal.stat().st_size > 1024 * KIB, run)
+        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
 
