@@ -8,8 +8,8 @@ whether the default method reaches its goal.
 
     python Project_01/benchmarks/bench_quality.py --synthetic-dir /path/to/synth-25m
 
-Every synthetic user, tuned on 40,000 of them, without the slow lift and cosine (70
-minutes on 2 cores; ``--jobs`` defaults to one process per core):
+Every synthetic user, tuned on 40,000 of them, without the slow lift and cosine (about
+an hour on 2 cores; ``--jobs`` defaults to one process per core):
 
     python Project_01/benchmarks/bench_quality.py --synthetic-dir /path/to/synth-25m \
         --eval-users 0 --tune-users 40000 --methods sequential,popular

@@ -67,12 +67,20 @@ def wait_for(condition: Callable[[], bool], process: subprocess.Popen, seconds: 
         time.sleep(0.01)
 
 
-def size_of(path: Path) -> int:
-    """Size of ``path`` in bytes, 0 while it does not exist (SQLite may delete it any time)."""
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
+def wait_until_storing(data_dir: Path, process: subprocess.Popen) -> None:
+    """Wait until the run's SQLite WAL passes 1 MiB: it is storing episodes.
+
+    The migration's WAL is ~50 KB; a growing WAL past 1 MB is the episode upsert. SQLite
+    deletes the WAL when the run closes the database, so a missing file counts as empty.
+    """
+    wal = data_dir / "podcasts.db-wal"
+
+    def wal_size() -> int:
+        try:
+            return wal.stat().st_size
+        except FileNotFoundError:
+            return 0
+    wait_for(lambda: wal_size() > 1024 * KIB, process)
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -167,11 +175,9 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
     count = 8000
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(count)]
     server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 20))
-    wal = tmp_path / "podcasts.db-wal"
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args)) as run:
-        # The migration's WAL is ~50 KB; a growing WAL past 1 MB is the episode upsert.
-        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
+        wait_until_storing(tmp_path, run)
         kill(run)
 
     assert_consistent(tmp_path)
@@ -195,10 +201,9 @@ def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
     body = feed_xml(items, description="Notes about the show. " * 100)
     assert len(body) >= PARSER_PROCESS_MIN_BYTES
     server.add("/big.xml", body)
-    wal = tmp_path / "podcasts.db-wal"
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args)) as run:
-        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
+        wait_until_storing(tmp_path, run)
         assert parser_processes(tmp_path, seconds=0)  # it is at work
         kill(run)
 
@@ -217,11 +222,10 @@ def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
     # enough episodes that storing them takes a while even on a busy machine
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(20000)]
     server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 100))
-    wal = tmp_path / "podcasts.db-wal"
     args = ("--feed-url", server.url("/big.xml"), "--no-download")
     with subprocess.Popen(cli(tmp_path, *args), stderr=subprocess.PIPE, text=True,
                           start_new_session=True) as run:
-        wait_for(lambda: size_of(wal) > 1024 * KIB, run)
+        wait_until_storing(tmp_path, run)
         os.killpg(run.pid, signal.SIGINT)
         _, stderr = run.communicate(timeout=30)
 
