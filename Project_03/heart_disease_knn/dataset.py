@@ -24,13 +24,18 @@ BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 @dataclass(frozen=True)
 class Dataset:
-    """A validated table of patients, where it came from, and the columns the model ignores."""
+    """A validated table of patients, where it came from, and the table as written."""
 
     frame: pd.DataFrame
     path: Path
     sha256: str
-    extra_columns: pd.DataFrame
+    raw: pd.DataFrame
 
+    @property
+    def extra_columns(self) -> pd.DataFrame:
+        """The columns the model ignores (such as an id), as written."""
+        return self.raw.drop(columns=[column for column in self.frame.columns
+                                      if column in self.raw.columns])
 
     @property
     def rows(self) -> int:
@@ -99,7 +104,6 @@ def load_dataset(path: Path, require_target: bool = True) -> Dataset:
     source = str(path)
     raw = read_csv_text(decode_csv_bytes(content, source), source)
     frame = validate_frame(raw, source, require_target=require_target)
-    extra = raw.drop(columns=[column for column in frame.columns if column in raw.columns])
     logger.info("loaded %d rows from %s", len(frame), path)
     return Dataset(frame=frame, path=path, sha256=hashlib.sha256(content).hexdigest(),
-                   extra_columns=extra.reset_index(drop=True))
+                   raw=raw.reset_index(drop=True))
