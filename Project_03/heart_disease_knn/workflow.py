@@ -8,10 +8,9 @@ from typing import Any
 
 import pandas as pd
 
-from heart_disease_knn import artifacts, model
-from heart_disease_knn.artifacts import ArtifactError
 from heart_disease_knn.dataset import load_dataset
 from heart_disease_knn.features import FEATURES, TARGET
+from heart_disease_knn.report import strict_json
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +44,16 @@ def _plots() -> ModuleType:
     return importlib.import_module("heart_disease_knn.plots")
 
 
+def _artifacts() -> ModuleType:
+    """Import the model-file module (joblib, scikit-learn) only once it is needed."""
+    return importlib.import_module("heart_disease_knn.artifacts")
+
+
+def _model() -> ModuleType:
+    """Import scikit-learn (about 1 s) only after the data passed every check."""
+    return importlib.import_module("heart_disease_knn.model")
+
+
 def run_training(options: TrainingOptions) -> dict[str, Any]:
     """Validate the data, train (or tune), evaluate on the test split and save artifacts.
 
@@ -57,6 +66,7 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
         HeartDiseaseError: a DatasetError or ArtifactError with a one-line message.
     """
     dataset = load_dataset(options.data_path, require_target=True)
+    artifacts, model = _artifacts(), _model()
     model.check_enough_rows(dataset.frame[TARGET], options.test_size, options.cv)
     split = model.split(dataset.frame, options.test_size, options.seed)
     trained = model.train(split.X_train, split.y_train, cv=options.cv, seed=options.seed,
@@ -102,7 +112,7 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
 
 def _json_bytes(payload: dict[str, Any]) -> bytes:
     """Return ``payload`` as the bytes of a strict JSON file."""
-    return (artifacts.strict_json(payload) + "\n").encode("utf-8")
+    return (strict_json(payload) + "\n").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -139,11 +149,13 @@ def run_prediction(model_path: Path, input_path: Path) -> Predictions:
         and ``predicted`` (the model's 0/1 label). ``scored``: the input's columns in their
         order with the values as written, plus ``probability`` and ``predicted``.
     """
+    dataset = load_dataset(input_path, require_target=False)
+    artifacts = _artifacts()
     pipeline, metadata = artifacts.load_model(model_path)
     if list(metadata.get("features", [])) != list(FEATURES):
-        raise ArtifactError(f"{model_path}: trained on features {metadata.get('features')}, "
-                            f"this version uses {list(FEATURES)}")
-    dataset = load_dataset(input_path, require_target=False)
+        raise artifacts.ArtifactError(f"{model_path}: trained on features "
+                                      f"{metadata.get('features')}, this version uses "
+                                      f"{list(FEATURES)}")
     X = dataset.frame.loc[:, list(FEATURES)]
     probability = pipeline.predict_proba(X)[:, 1]
     predicted = pipeline.predict(X)
@@ -156,7 +168,7 @@ def run_prediction(model_path: Path, input_path: Path) -> Predictions:
     shown = dataset.extra_columns.drop(columns=replaced)
     if TARGET in dataset.frame.columns:
         shown[TARGET] = dataset.frame[TARGET]
-    shown.insert(0, _free_name("line", shown.columns), range(2, dataset.rows + 2))
+    shown.insert(0, _free_name("line", shown.columns), dataset.lines)
     shown = shown.assign(**{PROBABILITY_COLUMN: probability, PREDICTION_COLUMN: predicted})
     if TARGET in dataset.frame.columns:
         accuracy = float((predicted == dataset.frame[TARGET].to_numpy()).mean())
@@ -171,9 +183,10 @@ def write_predictions(predictions: Predictions, output: Path) -> None:
     Raises:
         ArtifactError: if the file cannot be written.
     """
+    artifacts = _artifacts()
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         artifacts.write_text_atomically(output, predictions.scored.to_csv(index=False))
     except OSError as err:
-        raise ArtifactError(f"cannot write predictions to {output}: "
+        raise artifacts.ArtifactError(f"cannot write predictions to {output}: "
                             f"{err.strerror or err}") from err
