@@ -100,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where model.joblib, model.json, metrics.json and plots/ go")
     parser.add_argument("--plots", action="store_true",
                         help="also write PNG plots to OUTPUT_DIR/plots")
+    parser.add_argument("--drop-duplicates", action="store_true",
+                        help="remove rows that repeat an earlier row before splitting (a copy "
+                             "on each side of the split inflates the test metrics)")
     _add_shared_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="{predict}",
                                      help="omit to train; 'predict' scores new patients")
@@ -131,7 +134,8 @@ def _add_shared_options(parser: argparse.ArgumentParser, suppress_default: bool 
 def _train(args: argparse.Namespace) -> str:
     options = workflow.TrainingOptions(
         data_path=args.data, output_dir=args.output_dir, test_size=args.test_size, cv=args.cv,
-        seed=args.seed, n_jobs=args.n_jobs, tune=args.tune, plots=args.plots)
+        seed=args.seed, n_jobs=args.n_jobs, tune=args.tune, plots=args.plots,
+        drop_duplicates=args.drop_duplicates)
     summary = workflow.run_training(options)
     return report.to_json(summary) if args.format == "json" else report.training_table(summary)
 

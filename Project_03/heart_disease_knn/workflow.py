@@ -36,6 +36,7 @@ class TrainingOptions:
     n_jobs: int | None = None
     tune: bool = False
     plots: bool = False
+    drop_duplicates: bool = False
     grid: dict[str, list[Any]] | None = None
 
 
@@ -65,10 +66,12 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
     Raises:
         HeartDiseaseError: a DatasetError or ArtifactError with a one-line message.
     """
-    dataset = load_dataset(options.data_path, require_target=True)
+    dataset = load_dataset(options.data_path, require_target=True,
+                           drop_duplicates=options.drop_duplicates)
     artifacts, model = _artifacts(), _model()
     model.check_enough_rows(dataset.frame[TARGET], options.test_size, options.cv)
     split = model.split(dataset.frame, options.test_size, options.seed)
+    model.check_split(split, options.test_size, options.cv)
     trained = model.train(split.X_train, split.y_train, cv=options.cv, seed=options.seed,
                           n_jobs=options.n_jobs, tune=options.tune, grid=options.grid)
     test_metrics = model.evaluate(trained.model, split.X_test, split.y_test)
@@ -78,9 +81,7 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
         "split": {"test_size": options.test_size, "seed": options.seed,
                   "train_rows": len(split.y_train), "test_rows": len(split.y_test)},
         "params": trained.params,
-        "cross_validation": {"folds": options.cv, "scoring": model.SCORING,
-                             "mean": trained.cv_mean, "std": trained.cv_std,
-                             "candidates": trained.search_candidates},
+        "cross_validation": _cv_summary(model, trained, options, dataset.sha256),
         "test": test_metrics,
         "baseline": model.evaluate_baseline(split),
     }
@@ -107,6 +108,18 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
                                          if name.startswith(PLOT_DIR)]
         logger.info("wrote %d plots to %s", len(summary["artifacts"]["plots"]),
                     options.output_dir / PLOT_DIR)
+    return summary
+
+
+def _cv_summary(model: ModuleType, trained: Any, options: TrainingOptions,
+                data_sha256: str) -> dict[str, Any]:
+    """Return the CV figures, saying when they are the optimistic best of a grid."""
+    summary = {"folds": options.cv, "scoring": model.SCORING, "mean": trained.cv_mean,
+               "std": trained.cv_std, "candidates": trained.search_candidates}
+    if trained.tuned:
+        summary["selection"] = (f"best of {trained.search_candidates} candidates, optimistic "
+                                "(chosen on these folds)")
+        summary["nested_cv"] = model.nested_estimate(data_sha256)
     return summary
 
 

@@ -93,7 +93,8 @@ def test_json_output_has_documented_keys(sample_csv: Path, tmp_path: Path,
     assert summary["test"]["confusion_matrix"][0][0] + summary["test"]["confusion_matrix"][0][1]\
         + summary["test"]["confusion_matrix"][1][0] + summary["test"]["confusion_matrix"][1][1]\
         == summary["split"]["test_rows"]
-    saved = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
+    saved = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"),
+                       parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
     assert saved == {key: value for key, value in summary.items() if key != "artifacts"}
 
 
@@ -106,8 +107,24 @@ def test_tune_is_a_flag_and_reports_best_params_and_test_metrics(
     summary = json.loads(capsys.readouterr().out)
     assert summary["mode"] == "tuned"
     assert summary["cross_validation"]["candidates"] == 4
+    assert summary["cross_validation"]["selection"] == \
+        "best of 4 candidates, optimistic (chosen on these folds)"
+    assert summary["cross_validation"]["nested_cv"] is None  # measured on the bundled data only
     assert summary["params"]["classifier__n_neighbors"] in (3, 7)
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+
+
+def test_tuned_run_on_the_bundled_data_points_to_the_nested_estimate(
+        tmp_path: Path, small_grid: dict[str, list[Any]], monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The grid's best CV score is labelled optimistic and the nested figure is shown."""
+    monkeypatch.setattr(model, "PARAM_GRID", small_grid)
+    assert main(["--tune", "--output-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3].endswith("best of 4 candidates, optimistic (chosen on these folds)")
+    assert lines[4].startswith(
+        f"honest estimate: nested CV accuracy {model.NESTED_CV_ESTIMATE['accuracy']:.4f}, "
+        f"ROC AUC {model.NESTED_CV_ESTIMATE['roc_auc']:.4f}")
 
 
 def test_plots_are_written_as_png(sample_csv: Path, tmp_path: Path) -> None:

@@ -184,3 +184,19 @@ def test_enough_rows_pass_and_grid_drops_unusable_neighbour_counts() -> None:
     """918 rows pass; a 20-row fold keeps only the neighbour counts it can hold."""
     model.check_enough_rows(pd.Series([0] * 410 + [1] * 508), 0.2, 5)
     assert model.grid_for(20)["classifier__n_neighbors"] == [5, 9, 15]
+
+
+def test_split_that_leaves_a_class_out_of_the_test_part_is_refused() -> None:
+    """43 rows with 3 positives and a 10% test split: the stratified test part has none."""
+    frame = pd.DataFrame({"Age": range(43), TARGET: [0] * 40 + [1] * 3})
+    for column in model.FEATURES[1:]:
+        frame[column] = 0
+    model.check_enough_rows(frame[TARGET], 0.1, 2)  # the count check alone lets it pass
+    split = model.split(frame, test_size=0.1, seed=42)
+    assert split.y_test.sum() == 0
+    with pytest.raises(DatasetError, match=r"with --test-size 0.1 the test split holds 5 rows "
+                                           r"and none of class 1 \(3 in the training split\)"):
+        model.check_split(split, 0.1, 2)
+    with pytest.raises(DatasetError,
+                       match="holds 2 row.s. of class 1, fewer than --cv 5 folds; lower --cv"):
+        model.check_split(model.split(frame, test_size=0.25, seed=42), 0.25, 5)

@@ -1,5 +1,6 @@
 """Output formatting and the doctest examples of the pure helpers."""
 import doctest
+import json
 from typing import Any
 
 import pytest
@@ -13,7 +14,9 @@ SUMMARY: dict[str, Any] = {
     "params": {"preprocess__numeric__scale": "StandardScaler", "classifier__n_neighbors": 3,
                "classifier__weights": "uniform", "classifier__p": 1},
     "cross_validation": {"folds": 3, "scoring": "accuracy", "mean": 0.8, "std": 0.1,
-                         "candidates": 40},
+                         "candidates": 40, "selection": "best of 40 candidates, optimistic",
+                         "nested_cv": {"accuracy": 0.875, "roc_auc": 0.9265,
+                                       "procedure": "nested CV"}},
     "test": {"accuracy": 0.75, "precision": 2 / 3, "recall": 1.0, "f1": 0.8, "roc_auc": 0.75,
              "confusion_matrix": [[1, 1], [0, 2]]},
     "baseline": {"accuracy": 0.5, "precision": 0.5, "recall": 1.0, "f1": 2 / 3, "roc_auc": 0.5,
@@ -34,8 +37,17 @@ def test_training_table_shows_params_metrics_and_confusion() -> None:
     lines = report.training_table(SUMMARY).splitlines()
     assert lines[0] == "KNN tuned by 3-fold grid search over 40 candidates"
     assert lines[2] == "params:  scale=StandardScaler n_neighbors=3 weights=uniform p=1"
-    assert lines[3] == "CV accuracy on the training split (3 folds): 0.8000 ± 0.1000"
-    assert lines[6].split() == ["accuracy", "0.7500", "0.5000"]
-    assert lines[8].split() == ["recall", "1.0000", "1.0000"]
-    assert lines[11].split() == ["confusion", "1", "1", "/", "0", "2", "0", "2", "/", "0", "2"]
+    assert lines[3] == ("CV accuracy on the training split (3 folds): 0.8000 ± 0.1000, best of "
+                        "40 candidates, optimistic")
+    assert lines[4] == "honest estimate: nested CV accuracy 0.8750, ROC AUC 0.9265 (nested CV)"
+    assert lines[7].split() == ["accuracy", "0.7500", "0.5000"]
+    assert lines[9].split() == ["recall", "1.0000", "1.0000"]
+    assert lines[12].split() == ["confusion", "1", "1", "/", "0", "2", "0", "2", "/", "0", "2"]
     assert lines[-2:] == ["model: /nowhere/model.joblib", "plots: /nowhere/a.png"]
+
+
+def test_strict_json_never_writes_nan() -> None:
+    """NaN and infinities become null, so every JSON parser accepts the output."""
+    text = report.to_json({"roc_auc": float("nan"), "nested": [float("inf"), 0.5]})
+    assert json.loads(text, parse_constant=pytest.fail) == {
+        "roc_auc": None, "nested": [None, 0.5]}
