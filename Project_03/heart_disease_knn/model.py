@@ -9,8 +9,9 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.impute import SimpleImputer
-from sklearn.metrics import (accuracy_score, confusion_matrix, f1_score, precision_score,
-                             recall_score, roc_auc_score)
+from sklearn.inspection import permutation_importance
+from sklearn.metrics import (accuracy_score, brier_score_loss, confusion_matrix, f1_score,
+                             precision_score, recall_score, roc_auc_score)
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score, \
     train_test_split
 from sklearn.neighbors import KNeighborsClassifier
@@ -231,7 +232,10 @@ def _train_single_threaded(X: pd.DataFrame, y: pd.Series, cv: int, seed: int,
 
 def classification_metrics(y_true: pd.Series, y_pred: np.ndarray,
                            y_score: np.ndarray) -> dict[str, Any]:
-    """Return accuracy, precision, recall, F1, ROC AUC and the confusion matrix.
+    """Return accuracy, precision, recall, F1, ROC AUC, Brier score and the confusion matrix.
+
+    The Brier score is the mean squared error of the probabilities (0 is perfect; always
+    answering 0.5 scores 0.25).
 
     The confusion matrix is ``[[TN, FP], [FN, TP]]`` (rows: true 0/1, columns: predicted).
     """
@@ -241,6 +245,7 @@ def classification_metrics(y_true: pd.Series, y_pred: np.ndarray,
         "recall": float(recall_score(y_true, y_pred, zero_division=0)),
         "f1": float(f1_score(y_true, y_pred, zero_division=0)),
         "roc_auc": float(roc_auc_score(y_true, y_score)),
+        "brier": float(brier_score_loss(y_true, y_score)),
         "confusion_matrix": confusion_matrix(y_true, y_pred, labels=[0, 1]).tolist(),
     }
 
@@ -257,3 +262,19 @@ def evaluate_baseline(split_data: Split) -> dict[str, Any]:
     metrics = evaluate(baseline, split_data.X_test, split_data.y_test)
     metrics["majority_class"] = int(baseline.classes_[np.argmax(baseline.class_prior_)])
     return metrics
+
+
+def feature_importance(fitted: Pipeline, X: pd.DataFrame, y: pd.Series, seed: int,
+                       repeats: int = 10) -> list[dict[str, Any]]:
+    """Return the permutation importance of every feature on held-out data, largest first.
+
+    Each feature's column is shuffled ``repeats`` times; its importance is the mean drop
+    in accuracy (negative: shuffling did not hurt, the feature is not used helpfully).
+    """
+    with threadpool_limits(limits=1):
+        result = permutation_importance(fitted, X, y, scoring=SCORING, n_repeats=repeats,
+                                        random_state=seed)
+    rows = [{"feature": name, "mean": float(mean), "std": float(std)}
+            for name, mean, std in zip(X.columns, result.importances_mean,
+                                       result.importances_std)]
+    return sorted(rows, key=lambda row: -row["mean"])

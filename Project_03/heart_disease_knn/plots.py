@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from sklearn.calibration import calibration_curve
 from sklearn.metrics import roc_curve
 
 from heart_disease_knn.features import CATEGORICAL_FEATURES, TARGET
@@ -86,12 +87,41 @@ def roc(y_true: pd.Series, y_score: np.ndarray, auc: float) -> bytes:
     return _png(fig)
 
 
+def importance(rows: list[dict[str, Any]]) -> bytes:
+    """Horizontal bars of the permutation importance (mean accuracy drop, ± std)."""
+    ordered = rows[::-1]
+    fig = Figure(figsize=(6, 4.5))
+    ax = fig.add_subplot()
+    ax.barh([row["feature"] for row in ordered], [row["mean"] for row in ordered],
+            xerr=[row["std"] for row in ordered], color="tab:blue")
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_xlabel("drop in test accuracy when the feature is shuffled")
+    ax.set_title("Permutation feature importance (test split)")
+    return _png(fig)
+
+
+def reliability(y_true: pd.Series, y_score: np.ndarray, brier: float) -> bytes:
+    """Reliability (calibration) curve: observed disease rate per probability bin."""
+    observed, predicted = calibration_curve(y_true, y_score, n_bins=5, strategy="uniform")
+    fig = Figure(figsize=(4.5, 4))
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfectly calibrated")
+    ax.plot(predicted, observed, marker="o", label=f"KNN (Brier {brier:.3f})")
+    ax.set_xlabel("predicted probability of heart disease")
+    ax.set_ylabel("observed share with heart disease")
+    ax.set_title("Reliability curve (test split, 5 bins)")
+    ax.legend(loc="upper left")
+    return _png(fig)
+
+
 def render_all(frame: pd.DataFrame, y_test: pd.Series, y_score: np.ndarray,
-               metrics: dict[str, Any]) -> dict[str, bytes]:
+               metrics: dict[str, Any], importances: list[dict[str, Any]]) -> dict[str, bytes]:
     """Return every figure as PNG bytes, by its file name inside the plots folder."""
     return {
         "class_balance.png": class_balance(frame),
         "categories_by_class.png": categories_by_class(frame),
         "confusion_matrix.png": confusion(metrics["confusion_matrix"]),
         "roc_curve.png": roc(y_test, y_score, metrics["roc_auc"]),
+        "feature_importance.png": importance(importances),
+        "reliability.png": reliability(y_test, y_score, metrics["brier"]),
     }

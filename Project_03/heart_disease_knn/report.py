@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc")
+METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc", "brier")
 
 
 def training_table(result: dict[str, Any]) -> str:
@@ -32,7 +32,11 @@ def training_table(result: dict[str, Any]) -> str:
         lines.append(f"{name:<12}{result['test'][name]:>8.4f}{result['baseline'][name]:>20.4f}")
     lines.append(f"{'confusion':<12}{_matrix(result['test']['confusion_matrix']):>8}"
                  f"{_matrix(result['baseline']['confusion_matrix']):>20}")
-    lines.append("(confusion matrix = TN FP / FN TP on the test split)")
+    lines.append("(confusion matrix = TN FP / FN TP on the test split; brier: lower is better)")
+    if result.get("feature_importance"):
+        lines += ["", "permutation importance (test accuracy drop when shuffled, mean ± std)"]
+        lines += [f"  {row['feature']:<16}{row['mean']:+.4f} ± {row['std']:.4f}"
+                  for row in result["feature_importance"]]
     for name, path in result.get("artifacts", {}).items():
         if isinstance(path, list):
             lines.extend(f"{name}: {shown(item)}" for item in path)

@@ -21,7 +21,8 @@ PLOT_DIR = "plots"
 # Every figure --plots writes; a run without --plots removes them, so no stale figure
 # of an older model stays beside the new one.
 PLOT_FILES = tuple(f"{PLOT_DIR}/{name}.png" for name in (
-    "class_balance", "categories_by_class", "confusion_matrix", "roc_curve"))
+    "class_balance", "categories_by_class", "confusion_matrix", "roc_curve",
+    "feature_importance", "reliability"))
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
         "cross_validation": _cv_summary(model, trained, options, dataset.sha256),
         "test": test_metrics,
         "baseline": model.evaluate_baseline(split),
+        "feature_importance": model.feature_importance(trained.model, split.X_test,
+                                                       split.y_test, options.seed),
     }
     metadata = {"features": list(FEATURES), "target": TARGET,
                 "training_data": summary["data"], "split": summary["split"],
@@ -96,7 +99,8 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
              artifacts.METRICS_FILE: _json_bytes(summary)}
     if options.plots:
         y_score = trained.model.predict_proba(split.X_test)[:, 1]
-        pngs = _plots().render_all(dataset.frame, split.y_test, y_score, test_metrics)
+        pngs = _plots().render_all(dataset.frame, split.y_test, y_score, test_metrics,
+                                   summary["feature_importance"])
         files.update({f"{PLOT_DIR}/{name}": png for name, png in pngs.items()})
     written = artifacts.save_files(options.output_dir, files, remove=PLOT_FILES)
     names = {artifacts.MODEL_FILE: "model", artifacts.METADATA_FILE: "metadata",

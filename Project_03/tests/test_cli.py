@@ -14,8 +14,8 @@ from heart_disease_knn import model
 SCRIPT = Path(__file__).resolve().parents[1] / "heart_disease.py"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SUMMARY_KEYS = {"mode", "data", "split", "params", "cross_validation", "test", "baseline",
-                "artifacts"}
-METRIC_KEYS = {"accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"}
+                "feature_importance", "artifacts"}
+METRIC_KEYS = {"accuracy", "precision", "recall", "f1", "roc_auc", "brier", "confusion_matrix"}
 
 
 def _train(sample_csv: Path, output_dir: Path, *extra: str) -> list[str]:
@@ -128,12 +128,13 @@ def test_tuned_run_on_the_bundled_data_points_to_the_nested_estimate(
 
 
 def test_plots_are_written_as_png(sample_csv: Path, tmp_path: Path) -> None:
-    """``--plots`` writes the four figures."""
+    """``--plots`` writes the six figures."""
     output_dir = tmp_path / "run"
     assert main(_train(sample_csv, output_dir, "--plots", "--log-level", "WARNING")) == 0
     pngs = sorted((output_dir / "plots").iterdir())
     assert [png.name for png in pngs] == ["categories_by_class.png", "class_balance.png",
-                                          "confusion_matrix.png", "roc_curve.png"]
+                                          "confusion_matrix.png", "feature_importance.png",
+                                          "reliability.png", "roc_curve.png"]
     assert all(png.read_bytes().startswith(PNG_SIGNATURE) for png in pngs)
 
 

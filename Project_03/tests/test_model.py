@@ -86,6 +86,7 @@ def test_classification_metrics_known_answer() -> None:
     assert metrics["recall"] == pytest.approx(1.0)
     assert metrics["f1"] == pytest.approx(0.8)
     assert metrics["roc_auc"] == pytest.approx(0.75)
+    assert metrics["brier"] == pytest.approx((0.01 + 0.64 + 0.09 + 0.01) / 4)
     assert metrics["confusion_matrix"] == [[1, 1], [0, 2]]
 
 
@@ -142,6 +143,12 @@ def test_easy_problem_is_solved() -> None:
     split = model.split(frame, test_size=0.25, seed=0)
     trained = model.train(split.X_train, split.y_train, cv=3, seed=0)
     assert model.evaluate(trained.model, split.X_test, split.y_test)["accuracy"] == 1.0
+    importance = {row["feature"]: row["mean"]
+                  for row in model.feature_importance(trained.model, split.X_test,
+                                                      split.y_test, seed=0)}
+    assert set(importance) == set(model.FEATURES)
+    assert importance["RestingECG"] == 0.0  # constant: shuffling it changes nothing
+    assert max(importance, key=importance.get) in {"Oldpeak", "ExerciseAngina", "ST_Slope"}
 
 
 def test_unknown_category_at_prediction_time_is_ignored_not_fatal(

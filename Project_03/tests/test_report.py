@@ -18,9 +18,11 @@ SUMMARY: dict[str, Any] = {
                          "nested_cv": {"accuracy": 0.875, "roc_auc": 0.9265,
                                        "procedure": "nested CV"}},
     "test": {"accuracy": 0.75, "precision": 2 / 3, "recall": 1.0, "f1": 0.8, "roc_auc": 0.75,
-             "confusion_matrix": [[1, 1], [0, 2]]},
+             "brier": 0.1, "confusion_matrix": [[1, 1], [0, 2]]},
     "baseline": {"accuracy": 0.5, "precision": 0.5, "recall": 1.0, "f1": 2 / 3, "roc_auc": 0.5,
-                 "confusion_matrix": [[0, 2], [0, 2]], "majority_class": 1},
+                 "brier": 0.25, "confusion_matrix": [[0, 2], [0, 2]], "majority_class": 1},
+    "feature_importance": [{"feature": "ST_Slope", "mean": 0.05, "std": 0.01},
+                           {"feature": "Age", "mean": -0.0125, "std": 0.002}],
     "artifacts": {"model": "/nowhere/model.joblib", "plots": ["/nowhere/a.png"]},
 }
 
@@ -42,7 +44,10 @@ def test_training_table_shows_params_metrics_and_confusion() -> None:
     assert lines[4] == "honest estimate: nested CV accuracy 0.8750, ROC AUC 0.9265 (nested CV)"
     assert lines[7].split() == ["accuracy", "0.7500", "0.5000"]
     assert lines[9].split() == ["recall", "1.0000", "1.0000"]
-    assert lines[12].split() == ["confusion", "1", "1", "/", "0", "2", "0", "2", "/", "0", "2"]
+    assert lines[12].split() == ["brier", "0.1000", "0.2500"]
+    assert lines[13].split() == ["confusion", "1", "1", "/", "0", "2", "0", "2", "/", "0", "2"]
+    assert lines[17:19] == ["  ST_Slope        +0.0500 ± 0.0100",
+                            "  Age             -0.0125 ± 0.0020"]
     assert lines[-2:] == ["model: /nowhere/model.joblib", "plots: /nowhere/a.png"]
 
 
