@@ -23,6 +23,7 @@ from itertools import count
 from typing import Any
 
 from podcast_pipeline.chapters import Chapter
+from podcast_pipeline.transcript_choice import TranscriptLink
 from podcast_pipeline.transcript_formats import Segment
 
 SCHEMA = """
@@ -67,6 +68,24 @@ CREATE TABLE chapter_sources (
     last_modified  TEXT,
     checked_at     TEXT NOT NULL
 );
+CREATE TABLE episode_links (          -- <podcast:transcript> and <podcast:chapters> tags
+    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('transcript', 'chapters')),
+    seq            INTEGER NOT NULL,       -- feed order
+    url            TEXT NOT NULL,
+    mime_type      TEXT,
+    language       TEXT,
+    rel            TEXT,
+    PRIMARY KEY (episode_id, kind, seq)
+) WITHOUT ROWID;
+CREATE TABLE link_failures (          -- the last failed fetch or parse of a link
+    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
+    kind           TEXT NOT NULL CHECK (kind IN ('transcript', 'chapters')),
+    url            TEXT NOT NULL,
+    error          TEXT NOT NULL,
+    failed_at      TEXT NOT NULL,
+    PRIMARY KEY (episode_id, kind)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE segments_fts USING fts5(text, content='segments', content_rowid='id');
 INSERT INTO segments_fts (segments_fts, rank) VALUES ('hashsize', 8388608);
 CREATE TRIGGER segments_fts_after_delete AFTER DELETE ON segments BEGIN
@@ -204,12 +223,87 @@ def replace_chapters(conn: sqlite3.Connection, episode_id: int, chapters: list[C
     return len(chapters)
 
 
+def mark_chapters_checked(conn: sqlite3.Connection, episode_id: int, *,
+                          etag: str | None = None, last_modified: str | None = None) -> None:
+    """Record a fetch that found the stored chapters unchanged (a 304)."""
+    with atomic(conn):
+        conn.execute("UPDATE chapter_sources SET etag = COALESCE(?, etag), "
+                     "last_modified = COALESCE(?, last_modified), checked_at = ? "
+                     "WHERE episode_id = ?", (etag, last_modified, utc_now(), episode_id))
+
+
 def chapters_of(conn: sqlite3.Connection, episode_id: int) -> list[Chapter]:
     """Return the episode's stored chapters in order."""
     return [Chapter(start=row[0], end=row[1], title=row[2], url=row[3], image_url=row[4],
                     toc=bool(row[5])) for row in conn.execute(
         "SELECT start_seconds, end_seconds, title, url, image_url, toc FROM chapters "
         "WHERE episode_id = ? ORDER BY seq", (episode_id,))]
+
+
+def replace_links(conn: sqlite3.Connection, episode_id: int,
+                  transcripts: list[TranscriptLink], chapters_url: str | None) -> None:
+    """Store an item's transcript links and chapters URL as the feed now gives them."""
+    rows = [(episode_id, "transcript", seq, link.url, link.mime_type, link.language, link.rel)
+            for seq, link in zip(count(), transcripts)]
+    if chapters_url:
+        rows.append((episode_id, "chapters", 0, chapters_url, None, None, None))
+    with atomic(conn):
+        conn.execute("DELETE FROM episode_links WHERE episode_id = ?", (episode_id,))
+        conn.executemany("INSERT INTO episode_links (episode_id, kind, seq, url, mime_type, "
+                         "language, rel) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def links_of(conn: sqlite3.Connection,
+             episode_id: int) -> tuple[list[TranscriptLink], str | None]:
+    """Return an episode's transcript links (feed order) and its chapters URL."""
+    rows = conn.execute("SELECT kind, url, mime_type, language, rel FROM episode_links "
+                        "WHERE episode_id = ? ORDER BY kind, seq", (episode_id,)).fetchall()
+    links = [TranscriptLink(row[1], row[2] or "", row[3], row[4])
+             for row in rows if row[0] == "transcript"]
+    return links, next((row[1] for row in rows if row[0] == "chapters"), None)
+
+
+def episodes_with_links(conn: sqlite3.Connection,
+                        limit: int | None = None) -> list[tuple[int, str | None]]:
+    """Return (episode id, its feed's language) of episodes with transcript or chapters
+    links, newest first."""
+    return [(int(row[0]), row[1]) for row in conn.execute(
+        "SELECT e.id, p.language FROM episodes e JOIN podcasts p ON p.id = e.podcast_id "
+        "WHERE EXISTS (SELECT 1 FROM episode_links l WHERE l.episode_id = e.id) "
+        "ORDER BY e.published DESC, e.id DESC LIMIT ?", (-1 if limit is None else limit,))]
+
+
+def record_link_failure(conn: sqlite3.Connection, episode_id: int, kind: str, url: str,
+                        error: str) -> None:
+    """Remember that fetching or parsing ``url`` failed (the stored data stays as it was)."""
+    with atomic(conn):
+        conn.execute("INSERT INTO link_failures (episode_id, kind, url, error, failed_at) "
+                     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (episode_id, kind) DO UPDATE SET "
+                     "url = excluded.url, error = excluded.error, "
+                     "failed_at = excluded.failed_at",
+                     (episode_id, kind, url, error, utc_now()))
+
+
+def clear_link_failure(conn: sqlite3.Connection, episode_id: int, kind: str) -> None:
+    """Forget an earlier failure once the link was fetched and stored."""
+    conn.execute("DELETE FROM link_failures WHERE episode_id = ? AND kind = ?",
+                 (episode_id, kind))
+
+
+def link_failure(conn: sqlite3.Connection, episode_id: int,
+                 kind: str) -> tuple[str, str] | None:
+    """Return (url, failed_at) of the last failure of an episode's link, if any."""
+    row = conn.execute("SELECT url, failed_at FROM link_failures WHERE episode_id = ? AND "
+                       "kind = ?", (episode_id, kind)).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def chapter_source_of(conn: sqlite3.Connection, episode_id: int) -> dict[str, Any] | None:
+    """Return the episode's ``chapter_sources`` row (url, validators), if chapters are stored."""
+    cursor = conn.execute("SELECT url, etag, last_modified FROM chapter_sources "
+                          "WHERE episode_id = ?", (episode_id,))
+    row = cursor.fetchone()
+    return None if row is None else dict(zip(("url", "etag", "last_modified"), row))
 
 
 def fts_query(text: str, *, phrase: bool = False) -> str | None:
