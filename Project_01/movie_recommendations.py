@@ -1,4 +1,4 @@
-"""Recommend movies that fans of a title also loved.
+"""Recommend movies that fans of a title also liked.
 
 TF-IDF title search finds the movie you typed; collaborative filtering on MovieLens
 ratings recommends what its fans liked too. Works offline on the bundled
@@ -17,8 +17,9 @@ from typing import TextIO
 import numpy as np
 from dotenv import load_dotenv
 
-from movie_recommender import MovieRecommenderError, collaborative, index, output
-from movie_recommender.locations import DATASETS, default_cache_dir
+from movie_recommender import (ArraysMismatchError, MovieRecommenderError, index, liked, output,
+                               scorers)
+from movie_recommender.locations import DATASETS, MOVIES_FILE, RATINGS_FILE, default_cache_dir
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -79,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only recommend movies of this genre (repeat for any of several)")
     parser.add_argument("--min-ratings", type=_not_negative, default=DEFAULT_MIN_RATINGS,
                         metavar="K", help="skip movies with fewer ratings than K")
-    parser.add_argument("--method", choices=collaborative.METHODS,
-                        default=collaborative.DEFAULT_METHOD,
+    parser.add_argument("--method", choices=scorers.METHODS,
+                        default=scorers.DEFAULT_METHOD,
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="output format of --movie-title and --evaluate")
@@ -123,11 +124,11 @@ def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recomme
     arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
     try:
         return Recommender.from_arrays(arrays)
-    except ValueError as err:
+    except ArraysMismatchError as err:
         logger.warning("the index does not fit this version (%s); rebuilding it", err)
     try:
         return Recommender.from_arrays(index.open_index(folder, cache_dir, rebuild=True))
-    except ValueError as err:
+    except ArraysMismatchError as err:
         raise MovieRecommenderError(f"the index built from {folder} is inconsistent: {err}") \
             from err
 
@@ -185,21 +186,23 @@ def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Itera
 
 def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     """Evaluate every method on ``folder``'s ratings; return the rendered report."""
-    # the CSV reader (pyarrow), the process pool and the progress bar are imported only
-    # here and in the index build: a query never needs them
+    # the CSV reader (pyarrow), joblib and the progress bar are imported only here and
+    # in the index build: a query never needs them
     dataset = importlib.import_module("movie_recommender.dataset")
+    holdout = importlib.import_module("movie_recommender.holdout")
     evaluation = importlib.import_module("movie_recommender.evaluation")
-    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
-    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
-    liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]
-    if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
+    report = importlib.import_module("movie_recommender.report")
+    movies = dataset.load_movies(folder / MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / RATINGS_FILE, movies.movie_ids)
+    liked_users = ratings.user_idx[ratings.rating >= liked.LIKED_THRESHOLD]
+    if not (np.bincount(liked_users) >= holdout.MIN_LIKED).any():
         raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
-                                   f"{evaluation.MIN_LIKED} liked ratings")
-    report = evaluation.evaluate(ratings, k=EVALUATION_K, users=evaluation.UserSample(
+                                   f"{holdout.MIN_LIKED} liked ratings")
+    measured = evaluation.evaluate(ratings, k=EVALUATION_K, users=holdout.UserSample(
         eval_users=args.eval_users, seed=args.seed), jobs=args.jobs)
     if args.format == "json":
-        return output.to_json(evaluation.report_to_dict(report), indent=2)
-    return evaluation.format_table(report, EVALUATION_K)
+        return output.to_json(report.report_to_dict(measured), indent=2)
+    return report.format_table(measured, EVALUATION_K)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,13 @@ def fraction(text: str) -> float:
     return value
 
 
+def path_value(text: str) -> Path:
+    """argparse type: a non-empty path (an empty string would silently mean the cwd)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return Path(text)
+
+
 def _integer(text: str) -> int:
     """Parse ``text`` as an integer for argparse, with a readable error."""
     try:
@@ -76,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, epilog=DATA_RULES,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+    parser.add_argument("--data", type=path_value, default=DEFAULT_DATA,
                         help="training CSV (the bundled Kaggle heart-failure data set by default)")
     parser.add_argument("--test-size", type=fraction, default=0.2,
                         help="fraction of rows held out for testing, strictly between 0 and 1")
@@ -89,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--n-jobs", type=job_count, default=1,
                         help="worker processes for cross-validation (-1: all cores); on the "
                              "bundled 918 rows starting workers costs more than it saves")
-    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR,
+    parser.add_argument("--output-dir", type=path_value, default=DEFAULT_OUTPUT_DIR,
                         help="where model.joblib, model.json, metrics.json and plots/ go")
     parser.add_argument("--plots", action="store_true",
                         help="also write PNG plots to OUTPUT_DIR/plots")
@@ -101,10 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write each patient's probability of heart disease and predicted label "
                     "(HeartDisease column optional in the input).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    predict.add_argument("--model", type=Path, required=True,
+    predict.add_argument("--model", type=path_value, required=True,
                          help="model.joblib written by a training run (model.json beside it)")
-    predict.add_argument("--input", type=Path, required=True, help="CSV of patients to score")
-    predict.add_argument("--output", type=Path,
+    predict.add_argument("--input", type=path_value, required=True, help="CSV of patients to score")
+    predict.add_argument("--output", type=path_value,
                          help="also write the input rows with probability and predicted to "
                               "this CSV")
     _add_shared_options(predict, suppress_default=True)
@@ -129,21 +136,32 @@ def _train(args: argparse.Namespace) -> str:
     return report.to_json(summary) if args.format == "json" else report.training_table(summary)
 
 
+def _same_file(first: Path, second: Path) -> bool:
+    """True when both paths name one file (also through links or ``..``)."""
+    if first.exists() and second.exists():
+        return first.samefile(second)
+    return first.resolve() == second.resolve()
+
+
 def _predict(args: argparse.Namespace) -> str:
     predictions = workflow.run_prediction(args.model, args.input)
     if args.output is not None:
         workflow.write_predictions(predictions, args.output)
         logger.info("wrote %d predictions to %s", len(predictions), args.output)
-    shown = workflow.summary_columns(predictions)
     if args.format == "json":
-        return report.to_json(shown.to_dict(orient="records"))
-    return report.predictions_table(shown)
+        return report.to_json(predictions.shown.to_dict(orient="records"))
+    return report.predictions_table(predictions.shown)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
     130 interrupted by Ctrl-C)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "predict" and args.output is not None \
+            and _same_file(args.output, args.input):
+        parser.error(f"argument --output: {args.output} is the --input file; write the "
+                     "scores to another file so the input stays as it is")
     configure_logging(args.log_level)
     try:
         output = _predict(args) if args.command == "predict" else _train(args)

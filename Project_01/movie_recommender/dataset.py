@@ -15,13 +15,11 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 
 from movie_recommender import MovieRecommenderError
-from movie_recommender.collaborative import Ratings
+from movie_recommender.liked import Ratings
+from movie_recommender.locations import MOVIES_FILE, SOURCE_FILES
 
 logger = logging.getLogger(__name__)
 
-MOVIES_FILE = "movies.csv"
-RATINGS_FILE = "ratings.csv"
-SOURCE_FILES = (MOVIES_FILE, RATINGS_FILE)
 MOVIE_COLUMNS = {"movieId": pa.int64(), "title": pa.string(), "genres": pa.string()}
 RATING_COLUMNS = {"userId": pa.int64(), "movieId": pa.int64(), "rating": pa.float32(),
                   "timestamp": pa.int64()}

@@ -28,17 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from movie_recommender import MovieRecommenderError
+from movie_recommender.locations import SOURCE_FILES
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-SOURCE_FILES = ("movies.csv", "ratings.csv")  # as dataset.SOURCE_FILES, which imports pyarrow
 WHOLE_FILE_LIMIT = 8 << 20
 SAMPLE_BLOCKS, SAMPLE_BLOCK_SIZE = 32, 64 << 10
 STALE_TEMP_SECONDS = 3600
-BUILD_MODULES = ("catalog.py", "collaborative.py", "dataset.py", "index.py", "index_build.py",
-                 "title_search.py")
+BUILD_MODULES = ("catalog.py", "dataset.py", "index.py", "index_build.py", "liked.py",
+                 "locations.py", "title_search.py")
 """The modules whose code decides what an index holds (read as files, never imported)."""
 
 

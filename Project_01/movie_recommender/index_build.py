@@ -12,13 +12,14 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from tqdm import tqdm
 
-from movie_recommender import collaborative, dataset
+from movie_recommender import dataset, liked
 from movie_recommender.catalog import Catalog, StringTable
+from movie_recommender.locations import MOVIES_FILE, RATINGS_FILE
 from movie_recommender.title_search import TitleIndex, alias_table, title_features
 
 logger = logging.getLogger(__name__)
 
-BUILD_STEPS = ("read movies.csv", "read ratings.csv", "fit title search", "build model")
+BUILD_STEPS = (f"read {MOVIES_FILE}", f"read {RATINGS_FILE}", "fit title search", "build model")
 
 
 def fit_title_index(titles: list[str]) -> TitleIndex:
@@ -50,7 +51,7 @@ def build_arrays(folder: Path, *, progress: bool | None = None) -> dict[str, np.
     """Read ``folder``'s CSVs once and return every array the index stores.
 
     Keys are prefixed by part: ``catalog.*`` (``Catalog``), ``title.*`` (``TitleIndex``)
-    and ``model.*`` (``collaborative.to_arrays``).
+    and ``model.*`` (``liked.to_arrays``).
 
     Args:
         folder: a folder with MovieLens ``movies.csv`` and ``ratings.csv``.
@@ -63,10 +64,10 @@ def build_arrays(folder: Path, *, progress: bool | None = None) -> dict[str, np.
     with tqdm(total=len(BUILD_STEPS), desc="building index", unit="step",
               disable=None if progress is None else not progress) as steps:
         steps.set_postfix_str(BUILD_STEPS[0])
-        movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
+        movies = dataset.load_movies(folder / MOVIES_FILE)
         steps.update()
         steps.set_postfix_str(BUILD_STEPS[1])
-        ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+        ratings = dataset.load_ratings(folder / RATINGS_FILE, movies.movie_ids)
         catalog = Catalog.from_columns(movies.movie_ids, movies.titles, movies.genres,
                                        np.bincount(ratings.item_idx, minlength=ratings.n_items))
         steps.update()
@@ -74,12 +75,12 @@ def build_arrays(folder: Path, *, progress: bool | None = None) -> dict[str, np.
         titles = fit_title_index(list(catalog.titles))
         steps.update()
         steps.set_postfix_str(BUILD_STEPS[3])
-        model = collaborative.build_model(ratings)
+        model = liked.build_model(ratings)
         steps.update()
     logger.info("indexed %d movies, %d ratings, %d users",
                 len(catalog), len(ratings.rating), ratings.n_users)
     arrays = {f"catalog.{name}": array for name, array in catalog.to_arrays().items()}
     arrays.update({f"title.{name}": array for name, array in titles.to_arrays().items()})
     arrays.update({f"model.{name}": array
-                   for name, array in collaborative.to_arrays(model).items()})
+                   for name, array in liked.to_arrays(model).items()})
     return arrays

@@ -1,6 +1,6 @@
 """Answer one query: find the movie by title, then recommend what its fans also liked.
 
-Ties the catalogue, the title search and the collaborative model (all plain arrays,
+Ties the catalogue, the title search and the liked matrices (all plain arrays,
 usually memory-mapped from the index) together; no I/O and no printing here.
 """
 from __future__ import annotations
@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from movie_recommender import MovieRecommenderError, collaborative
+from movie_recommender import ArraysMismatchError, MovieRecommenderError, liked, scorers
 from movie_recommender.catalog import Catalog
-from movie_recommender.collaborative import Recommendation
+from movie_recommender.scorers import Recommendation
+from movie_recommender.topk import top_k
 from movie_recommender.title_search import (MIN_MATCH_SCORE, TitleIndex, TitleMatch,
                                             title_aliases)
 
@@ -51,18 +52,18 @@ class Answer:
 
 @dataclasses.dataclass(frozen=True)
 class Recommender:
-    """A data set's catalogue, title search and collaborative model."""
+    """A data set's catalogue, title search and liked matrices."""
 
     catalog: Catalog
     titles: TitleIndex
-    model: collaborative.LikedMatrices
+    model: liked.LikedMatrices
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Recommender:
         """Assemble from the index's ``catalog.*``, ``title.*`` and ``model.*`` arrays.
 
         Raises:
-            ValueError: if a part is missing or the parts do not fit together.
+            ArraysMismatchError: if a part is missing or the parts do not fit together.
         """
         parts: dict[str, dict[str, np.ndarray]] = {"catalog": {}, "title": {}, "model": {}}
         for key, array in arrays.items():
@@ -71,14 +72,16 @@ class Recommender:
         try:
             recommender = cls(Catalog.from_arrays(parts["catalog"]),
                               TitleIndex.from_arrays(parts["title"]),
-                              collaborative.from_arrays(parts["model"]))
+                              liked.from_arrays(parts["model"]))
         except KeyError as err:
-            raise ValueError(f"index lacks the array {err}") from err
+            raise ArraysMismatchError(f"index lacks the array {err}") from err
+        except ValueError as err:  # from the title search's own check
+            raise ArraysMismatchError(str(err)) from err
         n_movies = len(recommender.catalog)
         if recommender.model.n_items != n_movies or (
                 len(recommender.titles.alias_movie)
                 and int(recommender.titles.alias_movie.max()) >= n_movies):
-            raise ValueError("catalogue, title search and model disagree on the movies")
+            raise ArraysMismatchError("catalogue, title search and model disagree on the movies")
         return recommender
 
     def find(self, query: str, year: int | None = None) -> list[TitleMatch]:
@@ -120,7 +123,7 @@ class Recommender:
 
         Args:
             matches: from ``find``/``find_id``.
-            method: one of ``collaborative.METHODS``.
+            method: one of ``scorers.METHODS``.
             top: how many recommendations.
             genres: keep only movies with at least one of these genres (any case).
             min_ratings: skip movies with fewer ratings than this.
@@ -132,7 +135,7 @@ class Recommender:
         exclude = self.catalog.n_ratings < min_ratings
         if genres:
             exclude |= (self.catalog.genre_bits & self.catalog.genre_mask(genres)) == 0
-        found = collaborative.recommend(self.model, movie, method, k=top, exclude=exclude)
+        found = scorers.recommend(self.model, movie, method, k=top, exclude=exclude)
         if found:
             return Answer(matches, method, False, found)
         return Answer(matches, method, True, self.fallback(movie, top, exclude))
@@ -144,15 +147,9 @@ class Recommender:
         the more rated movie.
         """
         scores, title_similarity = self._fallback_scores(movie)
-        allowed = ~exclude & (scores > 0)
+        allowed = ~exclude
         allowed[movie] = False
-        candidates = np.flatnonzero(allowed)
-        if len(candidates) > top:  # keep the best scores and everything tied at the cut
-            kth = np.partition(scores[candidates], len(candidates) - top)[len(candidates) - top]
-            candidates = candidates[scores[candidates] >= kth]
-        order = np.lexsort((candidates, -self.catalog.n_ratings[candidates].astype(np.int64),
-                            -scores[candidates]))
-        chosen = candidates[order[:top]]
+        chosen = top_k(scores, top, allowed, prefer=self.catalog.n_ratings)
         return [Recommendation(int(j), float(scores[j]),
                                self._fallback_reason(movie, int(j), title_similarity[j]))
                 for j in chosen]

@@ -90,17 +90,6 @@ def test_json_output_is_the_documented_object(run) -> None:
     assert first["rank"] == 1 and first["score"] > 0 and "fans" in first["reason"]
 
 
-@pytest.mark.parametrize("method", ["sequential", "cosine", "lift", "popular"])
-def test_every_method_never_recommends_the_query(run, method: str) -> None:
-    """Whatever the method, the matched movie is not among its own recommendations."""
-    code, out = run("--movie-title", "Toy Story", "--method", method, "--format", "json")
-    assert code == 0
-    record = json.loads(out)
-    assert record["method"] == method
-    assert 1 not in [rec["movieId"] for rec in record["recommendations"]]
-    assert record["recommendations"]
-
-
 def test_genre_and_min_ratings_filters(run) -> None:
     """--genre keeps only that genre; --min-ratings drops thinly rated movies."""
     _, out = run("--movie-title", "Toy Story", "--genre", "romance", "--format", "json")

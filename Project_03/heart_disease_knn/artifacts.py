@@ -5,6 +5,7 @@ half-written model. ``load_model`` checks the metadata (scikit-learn version, sh
 the model file) *before* unpickling, and refuses anything that does not match.
 """
 import hashlib
+import io
 import json
 import logging
 import os
@@ -24,6 +25,8 @@ from sklearn.exceptions import InconsistentVersionWarning
 from sklearn.pipeline import Pipeline
 
 from heart_disease_knn import HeartDiseaseError
+from heart_disease_knn.atomic_dir import temporary_sibling, write_files
+from heart_disease_knn.report import strict_json
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ def sha256_of(path: Path) -> str:
 def _write_atomically(path: Path, write: Any) -> None:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path``."""
     # A named sibling (not mkstemp) so the file gets the usual umask permissions.
-    tmp_path = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp_path = temporary_sibling(path)
     try:
         write(tmp_path)
         os.replace(tmp_path, path)
@@ -72,14 +75,42 @@ def write_text_atomically(path: Path, text: str) -> None:
     _write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def write_json(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` as indented JSON, atomically."""
-    write_text_atomically(path, json.dumps(payload, indent=2) + "\n")
+def serialize_model(model: Pipeline) -> bytes:
+    """Return the fitted pipeline as the bytes of a ``.joblib`` file."""
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    return buffer.getvalue()
+
+
+def model_metadata(model_bytes: bytes, metadata: dict[str, Any]) -> dict[str, Any]:
+    """Return ``metadata`` with the format version, creation time, libraries and sha256."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "libraries": library_versions(),
+        "model_file": MODEL_FILE,
+        "model_sha256": hashlib.sha256(model_bytes).hexdigest(),
+        **metadata,
+    }
+
+
+def save_files(output_dir: Path, files: dict[str, bytes],
+               remove: tuple[str, ...] = ()) -> list[Path]:
+    """Write a run's files into ``output_dir`` as one unit (see :mod:`atomic_dir`).
+
+    Raises:
+        ArtifactError: if the directory or a file cannot be written.
+    """
+    try:
+        return write_files(output_dir, files, remove=remove)
+    except OSError as err:
+        raise ArtifactError(f"cannot write run artifacts to {output_dir}: "
+                            f"{err.strerror or err}") from err
 
 
 def save_run(output_dir: Path, model: Pipeline, metadata: dict[str, Any],
              metrics: dict[str, Any]) -> dict[str, Path]:
-    """Write the model, its metadata and the metrics into ``output_dir``.
+    """Write the model, its metadata and the metrics into ``output_dir`` as one unit.
 
     The metadata gets the library versions, the creation time and the model file's
     sha256 added.
@@ -90,35 +121,54 @@ def save_run(output_dir: Path, model: Pipeline, metadata: dict[str, Any],
     Raises:
         ArtifactError: if the directory or a file cannot be written.
     """
-    paths = {"model": output_dir / MODEL_FILE, "metadata": output_dir / METADATA_FILE,
-             "metrics": output_dir / METRICS_FILE}
+    blob = serialize_model(model)
+    files = {MODEL_FILE: blob,
+             METADATA_FILE: (strict_json(model_metadata(blob, metadata)) + "\n").encode(),
+             METRICS_FILE: (strict_json(metrics) + "\n").encode()}
+    written = save_files(output_dir, files)
+    return dict(zip(("model", "metadata", "metrics"), written))
+
+
+def _not_a_model(model_path: Path) -> str | None:
+    """Say what ``model_path`` is when it is plainly not a saved model, else None."""
+    if model_path.is_dir():
+        inside = model_path / MODEL_FILE
+        hint = (f"pass {inside}" if inside.is_file()
+                else f"pass the {MODEL_FILE} a training run wrote")
+        return f"{model_path}: is a directory, not a model file; {hint}"
+    if not model_path.is_file():
+        return f"{model_path}: model file not found"
+    with model_path.open("rb") as handle:
+        start = handle.read(512).lstrip()
+    suffix = model_path.suffix.lower()
+    if suffix == ".json" or start.startswith(b"{"):
+        return (f"{model_path}: is a JSON file (the model's metadata?), not a model; pass the "
+                f"{MODEL_FILE} beside it")
+    if suffix == ".csv" or (start and b"," in start and _is_text(start)):
+        return (f"{model_path}: is a CSV file, not a model; --model takes the {MODEL_FILE} a "
+                "training run wrote, --input takes the patients CSV")
+    return None
+
+
+def _is_text(start: bytes) -> bool:
+    """True when ``start`` decodes as UTF-8 text without control bytes other than newlines."""
     try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(paths["model"], lambda tmp: joblib.dump(model, tmp))
-        full_metadata = {
-            "format_version": FORMAT_VERSION,
-            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "libraries": library_versions(),
-            "model_file": MODEL_FILE,
-            "model_sha256": sha256_of(paths["model"]),
-            **metadata,
-        }
-        write_json(paths["metadata"], full_metadata)
-        write_json(paths["metrics"], metrics)
-    except OSError as err:
-        raise ArtifactError(f"cannot write run artifacts to {output_dir}: "
-                            f"{err.strerror or err}") from err
-    return paths
+        text = start.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(char.isprintable() or char in "\r\n\t" for char in text)
 
 
 def read_metadata(model_path: Path) -> dict[str, Any]:
     """Return the metadata saved beside ``model_path``.
 
     Raises:
-        ArtifactError: if the model or its metadata is missing or unreadable.
+        ArtifactError: if the model or its metadata is missing, unreadable or of
+            another format version, or if ``model_path`` is not a model at all.
     """
-    if not model_path.is_file():
-        raise ArtifactError(f"{model_path}: model file not found")
+    problem = _not_a_model(model_path)
+    if problem:
+        raise ArtifactError(problem)
     meta_path = metadata_path(model_path)
     if not meta_path.is_file():
         raise ArtifactError(f"{model_path}: its metadata file {meta_path.name} is missing, so "
@@ -129,6 +179,10 @@ def read_metadata(model_path: Path) -> dict[str, Any]:
         raise ArtifactError(f"{meta_path}: unreadable model metadata ({err})") from err
     if not isinstance(metadata, dict) or "libraries" not in metadata:
         raise ArtifactError(f"{meta_path}: not a heart_disease model metadata file")
+    if metadata.get("format_version") != FORMAT_VERSION:
+        raise ArtifactError(f"{meta_path}: metadata format_version "
+                            f"{metadata.get('format_version')!r}, but this tool reads "
+                            f"{FORMAT_VERSION}; retrain the model with this version")
     return metadata
 
 

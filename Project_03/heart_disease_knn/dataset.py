@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from heart_disease_knn.validation import DatasetError, validate_frame
+from heart_disease_knn.validation import DatasetError, duplicate_rows, validate_frame
 
 logger = logging.getLogger(__name__)
 
@@ -24,13 +24,19 @@ BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 
 @dataclass(frozen=True)
 class Dataset:
-    """A validated table of patients, where it came from, and the columns the model ignores."""
+    """A validated table of patients, where it came from, and the table as written."""
 
     frame: pd.DataFrame
     path: Path
     sha256: str
-    extra_columns: pd.DataFrame
+    raw: pd.DataFrame
+    lines: tuple[int, ...]
 
+    @property
+    def extra_columns(self) -> pd.DataFrame:
+        """The columns the model ignores (such as an id), as written."""
+        return self.raw.drop(columns=[column for column in self.frame.columns
+                                      if column in self.raw.columns])
 
     @property
     def rows(self) -> int:
@@ -69,37 +75,75 @@ def decode_csv_bytes(content: bytes, source: str) -> str:
                            f"{err.start}); save it as UTF-8 CSV") from err
 
 
+def _check_short_rows(text: str, fields: int, source: str) -> None:
+    """Refuse rows with fewer fields than the header (pandas would pad them with blanks)."""
+    reader = csv.reader(io.StringIO(text))
+    short = []
+    for row in reader:
+        if row and any(cell.strip() for cell in row) and len(row) < fields:
+            short.append((reader.line_num, len(row)))
+    if short:
+        shown = ", ".join(f"line {line} has {count}" for line, count in short[:3])
+        more = f" and {len(short) - 3} more" if len(short) > 3 else ""
+        raise DatasetError(f"{source}: {len(short)} row(s) with fewer fields than the header's "
+                           f"{fields}: {shown}{more}")
+
+
 def read_csv_text(text: str, source: str) -> pd.DataFrame:
-    """Parse CSV text with every cell kept as a string (no silent NaN conversion)."""
+    """Parse CSV text with every cell kept as a string (no silent NaN conversion).
+
+    Blank lines are dropped, but the index keeps each row's position in the file, so
+    row ``i`` is on line ``i + 2``.
+    """
     try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                           skip_blank_lines=True)
+        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                          skip_blank_lines=False)
     except pd.errors.EmptyDataError as err:
         raise DatasetError(f"{source}: file is empty") from err
     except (pd.errors.ParserError, csv.Error) as err:
         raise DatasetError(f"{source}: is not a well-formed CSV file ({err})".replace("\n", " "))\
             from err
+    _check_short_rows(text, len(raw.columns), source)
+    raw = raw.fillna("")
+    blank_rows = (raw.apply(lambda column: column.str.strip()) == "").all(axis=1)
+    return raw[~blank_rows.to_numpy()] if len(raw.columns) else raw
 
 
-def load_dataset(path: Path, require_target: bool = True) -> Dataset:
+def load_dataset(path: Path, require_target: bool = True,
+                 drop_duplicates: bool = False) -> Dataset:
     """Read and validate a patients CSV file.
 
     Args:
         path: the CSV file.
-        require_target: True for training data (HeartDisease with both classes),
-            False for patients to score (HeartDisease optional).
+        require_target: True for training data (HeartDisease with both classes; duplicate
+            rows are counted and reported), False for patients to score (HeartDisease
+            optional).
+        drop_duplicates: remove rows that repeat an earlier row (training only).
 
     Returns:
         The validated :class:`Dataset` with the file's sha256.
 
     Raises:
-        DatasetError: with one line naming the file and the problem.
+        DatasetError: naming the file and every problem found.
     """
     content = _read_bytes(path)
     source = str(path)
     raw = read_csv_text(decode_csv_bytes(content, source), source)
     frame = validate_frame(raw, source, require_target=require_target)
-    extra = raw.drop(columns=[column for column in frame.columns if column in raw.columns])
+    if require_target:
+        duplicates = duplicate_rows(frame)
+        if duplicates.any():
+            first = int(frame.index[duplicates.to_numpy()][0]) + 2
+            if drop_duplicates:
+                frame, raw = frame[~duplicates.to_numpy()], raw[~duplicates.to_numpy()]
+                logger.info("%s: dropped %d duplicate row(s) (first at line %d)", source,
+                            int(duplicates.sum()), first)
+            else:
+                logger.warning("%s: %d duplicate row(s), first at line %d: a copy on each side "
+                               "of the train/test split inflates the test metrics; "
+                               "--drop-duplicates removes them", source, int(duplicates.sum()),
+                               first)
     logger.info("loaded %d rows from %s", len(frame), path)
-    return Dataset(frame=frame, path=path, sha256=hashlib.sha256(content).hexdigest(),
-                   extra_columns=extra.reset_index(drop=True))
+    return Dataset(frame=frame.reset_index(drop=True), path=path,
+                   sha256=hashlib.sha256(content).hexdigest(), raw=raw.reset_index(drop=True),
+                   lines=tuple(int(index) + 2 for index in frame.index))

@@ -3,8 +3,8 @@
 Uses matplotlib's object API (``Figure``) rather than ``pyplot``: no GUI backend, no
 global state, so it works headless and never leaks open figures.
 """
+import io
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,13 +19,15 @@ logger = logging.getLogger(__name__)
 CLASS_LABELS = ("no disease (0)", "disease (1)")
 
 
-def _save(fig: Figure, path: Path) -> Path:
+def _png(fig: Figure) -> bytes:
+    """Return the figure as PNG bytes."""
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
 
 
-def class_balance(frame: pd.DataFrame, path: Path) -> Path:
+def class_balance(frame: pd.DataFrame) -> bytes:
     """Bar chart of how many patients have and do not have heart disease."""
     counts = frame[TARGET].value_counts().reindex([0, 1], fill_value=0)
     fig = Figure(figsize=(5, 4))
@@ -34,10 +36,10 @@ def class_balance(frame: pd.DataFrame, path: Path) -> Path:
     ax.bar_label(bars)
     ax.set_ylabel("patients")
     ax.set_title(f"Class balance ({len(frame)} patients)")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def categories_by_class(frame: pd.DataFrame, path: Path) -> Path:
+def categories_by_class(frame: pd.DataFrame) -> bytes:
     """Grouped bar charts of every categorical feature, split by class."""
     fig = Figure(figsize=(14, 8))
     axes = fig.subplots(2, 3).ravel()
@@ -52,10 +54,10 @@ def categories_by_class(frame: pd.DataFrame, path: Path) -> Path:
         ax.set_title(column)
     axes[0].legend()
     fig.suptitle("Categorical features by class")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def confusion(matrix: list[list[int]], path: Path) -> Path:
+def confusion(matrix: list[list[int]]) -> bytes:
     """Heat map of the test confusion matrix ``[[TN, FP], [FN, TP]]``."""
     values = np.asarray(matrix)
     fig = Figure(figsize=(4.5, 4))
@@ -67,10 +69,10 @@ def confusion(matrix: list[list[int]], path: Path) -> Path:
     ax.set_xticks([0, 1], ["predicted 0", "predicted 1"])
     ax.set_yticks([0, 1], ["true 0", "true 1"])
     ax.set_title("Confusion matrix (test split)")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def roc(y_true: pd.Series, y_score: np.ndarray, auc: float, path: Path) -> Path:
+def roc(y_true: pd.Series, y_score: np.ndarray, auc: float) -> bytes:
     """ROC curve of the test split, with the chance diagonal."""
     false_pos, true_pos, _ = roc_curve(y_true, y_score)
     fig = Figure(figsize=(4.5, 4))
@@ -81,18 +83,15 @@ def roc(y_true: pd.Series, y_score: np.ndarray, auc: float, path: Path) -> Path:
     ax.set_ylabel("true positive rate")
     ax.set_title("ROC curve (test split)")
     ax.legend(loc="lower right")
-    return _save(fig, path)
+    return _png(fig)
 
 
-def save_all(frame: pd.DataFrame, y_test: pd.Series, y_score: np.ndarray,
-             metrics: dict[str, Any], plot_dir: Path) -> list[Path]:
-    """Write the four PNGs into ``plot_dir`` and return their paths."""
-    plot_dir.mkdir(parents=True, exist_ok=True)
-    written = [
-        class_balance(frame, plot_dir / "class_balance.png"),
-        categories_by_class(frame, plot_dir / "categories_by_class.png"),
-        confusion(metrics["confusion_matrix"], plot_dir / "confusion_matrix.png"),
-        roc(y_test, y_score, metrics["roc_auc"], plot_dir / "roc_curve.png"),
-    ]
-    logger.info("wrote %d plots to %s", len(written), plot_dir)
-    return written
+def render_all(frame: pd.DataFrame, y_test: pd.Series, y_score: np.ndarray,
+               metrics: dict[str, Any]) -> dict[str, bytes]:
+    """Return every figure as PNG bytes, by its file name inside the plots folder."""
+    return {
+        "class_balance.png": class_balance(frame),
+        "categories_by_class.png": categories_by_class(frame),
+        "confusion_matrix.png": confusion(metrics["confusion_matrix"]),
+        "roc_curve.png": roc(y_test, y_score, metrics["roc_auc"]),
+    }

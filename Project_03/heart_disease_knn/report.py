@@ -1,5 +1,6 @@
 """Turn run results into the human table or JSON printed on stdout (pure: returns strings)."""
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,26 @@ def predictions_table(predictions: pd.DataFrame) -> str:
     return predictions.to_string(index=False, float_format=lambda value: f"{value:.4f}")
 
 
+def strict_json(payload: Any) -> str:
+    """Return ``payload`` as indented, strictly valid JSON (NaN and infinities become null).
+
+    >>> strict_json({"roc_auc": float("nan"), "folds": [1.0]}).split()
+    ['{', '"roc_auc":', 'null,', '"folds":', '[', '1.0', ']', '}']
+    """
+    return json.dumps(_finite(payload), indent=2, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def to_json(payload: Any) -> str:
-    """Return ``payload`` as indented JSON text."""
-    return json.dumps(payload, indent=2)
+    """Return ``payload`` as the strict JSON printed on stdout."""
+    return strict_json(payload)

@@ -8,15 +8,20 @@ from typing import Any
 
 import pandas as pd
 
-from heart_disease_knn import artifacts, model
-from heart_disease_knn.artifacts import ArtifactError
 from heart_disease_knn.dataset import load_dataset
 from heart_disease_knn.features import FEATURES, TARGET
+from heart_disease_knn.report import strict_json
 
 logger = logging.getLogger(__name__)
 
 PROBABILITY_COLUMN = "probability"
 PREDICTION_COLUMN = "predicted"
+SCORE_COLUMNS = (PROBABILITY_COLUMN, PREDICTION_COLUMN)
+PLOT_DIR = "plots"
+# Every figure --plots writes; a run without --plots removes them, so no stale figure
+# of an older model stays beside the new one.
+PLOT_FILES = tuple(f"{PLOT_DIR}/{name}.png" for name in (
+    "class_balance", "categories_by_class", "confusion_matrix", "roc_curve"))
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,16 @@ def _plots() -> ModuleType:
     return importlib.import_module("heart_disease_knn.plots")
 
 
+def _artifacts() -> ModuleType:
+    """Import the model-file module (joblib, scikit-learn) only once it is needed."""
+    return importlib.import_module("heart_disease_knn.artifacts")
+
+
+def _model() -> ModuleType:
+    """Import scikit-learn (about 1 s) only after the data passed every check."""
+    return importlib.import_module("heart_disease_knn.model")
+
+
 def run_training(options: TrainingOptions) -> dict[str, Any]:
     """Validate the data, train (or tune), evaluate on the test split and save artifacts.
 
@@ -51,6 +66,7 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
         HeartDiseaseError: a DatasetError or ArtifactError with a one-line message.
     """
     dataset = load_dataset(options.data_path, require_target=True)
+    artifacts, model = _artifacts(), _model()
     model.check_enough_rows(dataset.frame[TARGET], options.test_size, options.cv)
     split = model.split(dataset.frame, options.test_size, options.seed)
     trained = model.train(split.X_train, split.y_train, cv=options.cv, seed=options.seed,
@@ -73,66 +89,104 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
                 "params": trained.params, "metrics": {"cross_validation":
                                                       summary["cross_validation"],
                                                       "test": test_metrics}}
-    written = artifacts.save_run(options.output_dir, trained.model, metadata, summary)
-    summary["artifacts"] = {name: str(path) for name, path in written.items()}
+    blob = artifacts.serialize_model(trained.model)
+    files = {artifacts.MODEL_FILE: blob,
+             artifacts.METADATA_FILE: _json_bytes(artifacts.model_metadata(blob, metadata)),
+             artifacts.METRICS_FILE: _json_bytes(summary)}
     if options.plots:
         y_score = trained.model.predict_proba(split.X_test)[:, 1]
-        plot_dir = options.output_dir / "plots"
-        try:
-            pngs = _plots().save_all(dataset.frame, split.y_test, y_score, test_metrics, plot_dir)
-        except OSError as err:
-            raise ArtifactError(f"cannot write plots to {plot_dir}: {err.strerror or err}") \
-                from err
-        summary["artifacts"]["plots"] = [str(path) for path in pngs]
+        pngs = _plots().render_all(dataset.frame, split.y_test, y_score, test_metrics)
+        files.update({f"{PLOT_DIR}/{name}": png for name, png in pngs.items()})
+    written = artifacts.save_files(options.output_dir, files, remove=PLOT_FILES)
+    names = {artifacts.MODEL_FILE: "model", artifacts.METADATA_FILE: "metadata",
+             artifacts.METRICS_FILE: "metrics"}
+    summary["artifacts"] = {names[name]: str(path) for name, path in zip(files, written)
+                            if name in names}
+    if options.plots:
+        summary["artifacts"]["plots"] = [str(path) for name, path in zip(files, written)
+                                         if name.startswith(PLOT_DIR)]
+        logger.info("wrote %d plots to %s", len(summary["artifacts"]["plots"]),
+                    options.output_dir / PLOT_DIR)
     return summary
 
 
-def run_prediction(model_path: Path, input_path: Path) -> pd.DataFrame:
+def _json_bytes(payload: dict[str, Any]) -> bytes:
+    """Return ``payload`` as the bytes of a strict JSON file."""
+    return (strict_json(payload) + "\n").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The scores of a predict run, in the two shapes it prints and writes."""
+
+    shown: pd.DataFrame
+    scored: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.shown)
+
+
+def _free_name(name: str, taken: pd.Index) -> str:
+    """Return ``name``, or ``csv_<name>`` (then with a number) if the input already uses it.
+
+    >>> _free_name("line", pd.Index(["line", "Age"]))
+    'csv_line'
+    """
+    candidate, number = name, 1
+    while candidate in taken:
+        candidate = f"csv_{name}" if number == 1 else f"csv_{name}_{number}"
+        number += 1
+    return candidate
+
+
+def run_prediction(model_path: Path, input_path: Path) -> Predictions:
     """Score the patients in ``input_path`` with a saved model.
 
     Returns:
-        One row per patient: the CSV line, any columns the model ignores, the model's
-        features, the known ``HeartDisease`` if the file has it, then ``probability``
-        (of heart disease) and ``predicted`` (the model's 0/1 label).
+        ``shown``: one row per patient with the CSV line (``line``, or ``csv_line`` if the
+        input has a ``line`` column), the columns the model ignores (such as an id), the
+        known ``HeartDisease`` if the file has it, then ``probability`` (of heart disease)
+        and ``predicted`` (the model's 0/1 label). ``scored``: the input's columns in their
+        order with the values as written, plus ``probability`` and ``predicted``.
     """
+    dataset = load_dataset(input_path, require_target=False)
+    artifacts = _artifacts()
     pipeline, metadata = artifacts.load_model(model_path)
     if list(metadata.get("features", [])) != list(FEATURES):
-        raise ArtifactError(f"{model_path}: trained on features {metadata.get('features')}, "
-                            f"this version uses {list(FEATURES)}")
-    dataset = load_dataset(input_path, require_target=False)
+        raise artifacts.ArtifactError(f"{model_path}: trained on features "
+                                      f"{metadata.get('features')}, this version uses "
+                                      f"{list(FEATURES)}")
     X = dataset.frame.loc[:, list(FEATURES)]
-    predictions = pd.concat([dataset.extra_columns, dataset.frame], axis=1)
-    predictions.insert(0, "line", range(2, dataset.rows + 2))
-    predictions[PROBABILITY_COLUMN] = pipeline.predict_proba(X)[:, 1]
-    predictions[PREDICTION_COLUMN] = pipeline.predict(X)
+    probability = pipeline.predict_proba(X)[:, 1]
+    predicted = pipeline.predict(X)
+    replaced = [column for column in SCORE_COLUMNS if column in dataset.raw.columns]
+    if replaced:
+        logger.warning("%s: input column(s) %s replaced by the new scores", input_path,
+                       ", ".join(replaced))
+    scored = dataset.raw.drop(columns=replaced).assign(
+        **{PROBABILITY_COLUMN: probability, PREDICTION_COLUMN: predicted})
+    shown = dataset.extra_columns.drop(columns=replaced)
     if TARGET in dataset.frame.columns:
-        accuracy = float((predictions[PREDICTION_COLUMN] == dataset.frame[TARGET]).mean())
+        shown[TARGET] = dataset.frame[TARGET]
+    shown.insert(0, _free_name("line", shown.columns), dataset.lines)
+    shown = shown.assign(**{PROBABILITY_COLUMN: probability, PREDICTION_COLUMN: predicted})
+    if TARGET in dataset.frame.columns:
+        accuracy = float((predicted == dataset.frame[TARGET].to_numpy()).mean())
         logger.info("accuracy on the %d labelled rows of %s: %.4f", dataset.rows, input_path,
                     accuracy)
-    return predictions
+    return Predictions(shown=shown, scored=scored)
 
 
-def summary_columns(predictions: pd.DataFrame) -> pd.DataFrame:
-    """Return the columns printed on stdout (the --output CSV keeps every column).
-
-    These are ``line``, columns the model ignores (such as an id), the known
-    ``HeartDisease`` if given, ``probability`` and ``predicted``.
-    """
-    features = set(FEATURES)
-    return predictions.loc[:, [column for column in predictions.columns
-                               if column not in features]]
-
-
-def write_predictions(predictions: pd.DataFrame, output: Path) -> None:
-    """Write predictions as CSV (without the ``line`` column), atomically.
+def write_predictions(predictions: Predictions, output: Path) -> None:
+    """Write the scored input as CSV, atomically.
 
     Raises:
         ArtifactError: if the file cannot be written.
     """
+    artifacts = _artifacts()
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        artifacts.write_text_atomically(output, predictions.drop(columns="line")
-                                        .to_csv(index=False))
+        artifacts.write_text_atomically(output, predictions.scored.to_csv(index=False))
     except OSError as err:
-        raise ArtifactError(f"cannot write predictions to {output}: "
+        raise artifacts.ArtifactError(f"cannot write predictions to {output}: "
                             f"{err.strerror or err}") from err

@@ -2,23 +2,26 @@
 import json
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import sklearn
 
-from heart_disease_knn import artifacts
+from heart_disease_knn import artifacts, model
 from heart_disease_knn.artifacts import ArtifactError
 from heart_disease_knn.features import FEATURES, TARGET
 
 
-def test_saved_model_round_trips(model_copy: Path, sample_frame: pd.DataFrame) -> None:
-    """The loaded pipeline predicts exactly what the saved one predicted."""
-    loaded, metadata = artifacts.load_model(model_copy)
-    direct = joblib.load(model_copy)
+def test_saved_model_round_trips(sample_frame: pd.DataFrame, tmp_path: Path) -> None:
+    """After saving and loading, the pipeline predicts exactly what it predicted before."""
     X = sample_frame.loc[:, list(FEATURES)]
-    np.testing.assert_array_equal(loaded.predict_proba(X), direct.predict_proba(X))
+    fitted = model.build_pipeline(n_neighbors=7).fit(X, sample_frame[TARGET])
+    before = fitted.predict_proba(X)
+    paths = artifacts.save_run(tmp_path / "run", fitted, {"features": list(FEATURES),
+                                                          "target": TARGET}, {})
+    loaded, metadata = artifacts.load_model(paths["model"])
+    np.testing.assert_array_equal(loaded.predict_proba(X), before)
+    assert loaded.get_params()["classifier__n_neighbors"] == 7
     assert metadata["features"] == list(FEATURES)
     assert metadata["target"] == TARGET
 
@@ -33,12 +36,6 @@ def test_metadata_records_versions_data_hash_params_and_metrics(trained_dir: Pat
     assert metadata["params"]["classifier__n_neighbors"] == 5
     assert set(metadata["metrics"]["test"]) >= {"accuracy", "roc_auc", "confusion_matrix"}
     assert metadata["created_at"].endswith("+00:00")
-
-
-def test_no_temporary_files_are_left_behind(trained_dir: Path) -> None:
-    """Atomic writes rename their temporary files away."""
-    assert sorted(path.name for path in trained_dir.iterdir()) == [
-        "metrics.json", "model.joblib", "model.json"]
 
 
 def test_missing_model_file(tmp_path: Path) -> None:
@@ -97,3 +94,35 @@ def test_unwritable_output_dir_is_an_artifact_error(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(ArtifactError, match="cannot write run artifacts to"):
         artifacts.save_run(blocker / "out", model=None, metadata={}, metrics={})
+
+
+def _edit_metadata(model_path: Path, **changes: object) -> None:
+    meta_path = artifacts.metadata_path(model_path)
+    metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+    metadata.update(changes)
+    meta_path.write_text(json.dumps(metadata), encoding="utf-8")
+
+
+@pytest.mark.parametrize("version", [2, None, "1"])
+def test_other_format_version_is_refused(version: object, model_copy: Path) -> None:
+    """Metadata written by another version of this tool is not trusted."""
+    _edit_metadata(model_copy, format_version=version)
+    with pytest.raises(ArtifactError, match=f"metadata format_version {version!r}, but this "
+                                            "tool reads 1"):
+        artifacts.load_model(model_copy)
+
+
+def test_model_option_pointing_at_a_folder_json_or_csv_says_what_it_is(
+        model_copy: Path, sample_csv: Path, tmp_path: Path) -> None:
+    """The usual mix-ups are named instead of failing as "corrupt"."""
+    with pytest.raises(ArtifactError, match=f"is a directory, not a model file; pass "
+                                            f"{model_copy}"):
+        artifacts.load_model(model_copy.parent)
+    with pytest.raises(ArtifactError, match="is a JSON file .*pass the model.joblib beside it"):
+        artifacts.load_model(artifacts.metadata_path(model_copy))
+    with pytest.raises(ArtifactError, match="is a CSV file, not a model; --model takes"):
+        artifacts.load_model(sample_csv)
+    renamed = tmp_path / "patients.joblib"
+    renamed.write_bytes(sample_csv.read_bytes())
+    with pytest.raises(ArtifactError, match="is a CSV file, not a model"):
+        artifacts.load_model(renamed)

@@ -73,6 +73,7 @@ def test_default_run_prints_table_and_writes_artifacts(
     assert captured.out.startswith("KNN with default settings")
     assert "majority baseline" in captured.out and "roc_auc" in captured.out
     assert "INFO" in captured.err and "INFO" not in captured.out
+    # Exactly these files: no temporary file, lock file or plot is left behind.
     assert sorted(path.name for path in output_dir.iterdir()) == [
         "metrics.json", "model.joblib", "model.json"]
     metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
@@ -94,15 +95,6 @@ def test_json_output_has_documented_keys(sample_csv: Path, tmp_path: Path,
         == summary["split"]["test_rows"]
     saved = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
     assert saved == {key: value for key, value in summary.items() if key != "artifacts"}
-
-
-def test_same_seed_same_metrics(sample_csv: Path, tmp_path: Path) -> None:
-    """Two runs with one seed write identical metrics."""
-    for name in ("a", "b"):
-        assert main(_train(sample_csv, tmp_path / name, "--seed", "5")) == 0
-    first, second = (json.loads((tmp_path / name / "metrics.json").read_text(encoding="utf-8"))
-                     for name in ("a", "b"))
-    assert first == second
 
 
 def test_tune_is_a_flag_and_reports_best_params_and_test_metrics(
@@ -141,20 +133,65 @@ def test_bundled_data_default_run_known_answer(tmp_path: Path,
 
 def test_predict_round_trips_a_saved_model(trained_dir: Path, sample_csv: Path, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    """predict writes one probability and label per input row, matching the model."""
+    """The scored CSV is the input as written (columns, order, values) plus the scores."""
     output = tmp_path / "scored.csv"
     assert main(["predict", "--model", str(trained_dir / "model.joblib"),
                  "--input", str(sample_csv), "--output", str(output)]) == 0
-    scored = pd.read_csv(output)
-    original = pd.read_csv(sample_csv)
-    assert len(scored) == len(original)
-    assert scored["predicted"].isin([0, 1]).all()
-    assert scored["probability"].between(0, 1).all()
-    assert ((scored["probability"] > 0.5) <= (scored["predicted"] == 1)).all()
-    pd.testing.assert_series_equal(scored["Age"], original["Age"].astype(float))
+    scored = pd.read_csv(output, dtype=str, keep_default_na=False)
+    original = pd.read_csv(sample_csv, dtype=str, keep_default_na=False)
+    assert list(scored.columns) == [*original.columns, "probability", "predicted"]
+    pd.testing.assert_frame_equal(scored[list(original.columns)], original)
+    assert output.read_text(encoding="utf-8").splitlines()[1].startswith(
+        sample_csv.read_text(encoding="utf-8").splitlines()[1] + ",")
+    probability = scored["probability"].astype(float)
+    assert set(scored["predicted"]) <= {"0", "1"}
+    assert probability.between(0, 1).all()
+    assert ((probability > 0.5) <= (scored["predicted"] == "1")).all()
     table = capsys.readouterr().out
     assert table.splitlines()[0].split()[0] == "line"
     assert len(table.splitlines()) == len(original) + 1
+
+
+def test_predict_input_with_its_own_line_column(trained_dir: Path, sample_csv: Path,
+                                                write_file: Any,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``line`` column in the input is kept; the CSV line number becomes ``csv_line``."""
+    frame = pd.read_csv(sample_csv, dtype=str).head(3)
+    frame.insert(0, "line", ["x", "y", "z"])
+    path = write_file("lined.csv", frame.to_csv(index=False))
+    assert main(["predict", "--model", str(trained_dir / "model.joblib"), "--input", str(path),
+                 "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert [(record["csv_line"], record["line"]) for record in records] == [
+        (2, "x"), (3, "y"), (4, "z")]
+
+
+def test_output_equal_to_input_is_an_argument_error(trained_dir: Path, sample_csv: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """Scoring a file onto itself would destroy the input: exit 2, the file untouched."""
+    before = sample_csv.read_bytes()
+    same = sample_csv.parent / ".." / "data" / sample_csv.name
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", str(trained_dir / "model.joblib"), "--input",
+              str(sample_csv), "--output", str(same)])
+    assert exit_info.value.code == 2
+    assert "is the --input file" in capsys.readouterr().err
+    assert sample_csv.read_bytes() == before
+
+
+@pytest.mark.parametrize("argv", [
+    ["--data", ""], ["--output-dir", " "],
+    ["predict", "--model", "", "--input", "x.csv"],
+    ["predict", "--model", "m.joblib", "--input", ""],
+    ["predict", "--model", "m.joblib", "--input", "x.csv", "--output", ""],
+], ids=" ".join)
+def test_empty_paths_are_argument_errors(argv: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty path would silently mean the working directory."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "must not be empty" in capsys.readouterr().err
 
 
 def test_predict_without_target_in_json(trained_dir: Path, sample_csv: Path,
@@ -230,18 +267,38 @@ def test_script_error_is_one_line_without_traceback(tmp_path: Path) -> None:
                                                   "file not found"]
 
 
-def test_ctrl_c_ends_with_one_line_and_exit_130(sample_csv: Path, tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str],
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-C during training: one log line on stderr, no traceback, nothing written."""
-    def interrupted(*args: object) -> str:
+def test_ctrl_c_during_training_ends_with_one_line_and_exit_130(
+        sample_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C in the last step before saving: one stderr line, exit 130, no folder created."""
+    def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("heart_disease._train", interrupted)
+    monkeypatch.setattr(model, "evaluate_baseline", interrupted)
     output_dir = tmp_path / "run"
     assert main(_train(sample_csv, output_dir)) == 130
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err.strip().splitlines() == [
-        "ERROR heart_disease: interrupted: every file is written whole or not at all"]
+    assert captured.err.strip().splitlines()[-1] == \
+        "ERROR heart_disease: interrupted: every file is written whole or not at all"
+    assert "Traceback" not in captured.err
     assert not output_dir.exists()
+
+
+def test_ctrl_c_while_saving_keeps_the_previous_run_whole(
+        sample_csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while the files are written: the earlier run's files stay, byte for byte."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir, "--seed", "1")) == 0
+    before = {path.name: path.read_bytes() for path in output_dir.iterdir()}
+    real_write_bytes = Path.write_bytes
+
+    def interrupt_on_metrics(path: Path, data: bytes) -> int:
+        if path.name.startswith(".metrics.json"):
+            raise KeyboardInterrupt
+        return real_write_bytes(path, data)
+
+    monkeypatch.setattr(Path, "write_bytes", interrupt_on_metrics)
+    assert main(_train(sample_csv, output_dir, "--seed", "2")) == 130
+    monkeypatch.undo()
+    assert {path.name: path.read_bytes() for path in output_dir.iterdir()} == before

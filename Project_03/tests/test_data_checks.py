@@ -1,6 +1,8 @@
 """Every bad-input path: one precise line on stderr, exit code 1, nothing written."""
 import io
 import logging
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from heart_disease_knn.validation import DatasetError, validate_frame
 XLSX_START = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00"
 PARQUET_START = b"PAR1\x15\x04\x15\x10\x15\x14L\x15\x02\x15\x00\x12\x00\x00"
 GARBAGE = bytes(range(256)) * 4
+PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 # (file name, how to build its content from the sample text, expected message fragment)
 BAD_CONTENT: list[tuple[str, Callable[[str], str | bytes], str]] = [
@@ -37,15 +40,16 @@ BAD_CONTENT: list[tuple[str, Callable[[str], str | bytes], str]] = [
     ("ragged.csv", lambda text: text + "1,2,3,4,5,6,7,8,9,10,11,12,13,14\n",
      "ragged.csv: is not a well-formed CSV file"),
     ("short_row.csv", lambda text: text + "50,M,ASY\n",
-     "short_row.csv: column 'RestingBP' has a blank or missing value '' at line 83"),
+     "short_row.csv: 1 row(s) with fewer fields than the header's 12: line 83 has 3"),
 ]
 
 # (CSV line, column, new value, expected message fragment)
 BAD_CELLS = [
-    (2, "Age", "fifty", "column 'Age' has a non-numeric value 'fifty' at line 2"),
-    (3, "MaxHR", "", "column 'MaxHR' has a blank or missing value '' at line 3"),
-    (4, "Cholesterol", "NaN", "column 'Cholesterol' has a blank or missing value 'NaN' at line 4"),
-    (5, "Oldpeak", "inf", "column 'Oldpeak' has an infinite value 'inf' at line 5"),
+    (2, "Age", "fifty", "column 'Age' has a value that is not a number: 'fifty' at line 2"),
+    (3, "MaxHR", "", "column 'MaxHR' has a blank cell: '' at line 3"),
+    (4, "Cholesterol", "n/a",
+     "column 'Cholesterol' has a value that is not a number: 'n/a' at line 4"),
+    (5, "Oldpeak", "inf", "column 'Oldpeak' has a value that is not finite: 'inf' at line 5"),
     (6, "Age", "230", "column 'Age' has an impossible value (allowed 1..120 years): '230' "
                       "at line 6"),
     (7, "Cholesterol", "5.2", "column 'Cholesterol' has an impossible value (allowed 50..700 "
@@ -58,8 +62,17 @@ BAD_CELLS = [
     (12, "ST_Slope", "up", "column 'ST_Slope' has an unknown value (allowed: Down, Flat, Up)"),
     (13, "FastingBS", "2", "column 'FastingBS' has an unknown value (allowed: 0, 1): '2'"),
     (14, "HeartDisease", "yes",
-     "column 'HeartDisease' has a label that is not 0 or 1: 'yes' at line 14"),
+     "column 'HeartDisease' has a label that is not 0 or 1 (values found: 0, 1, yes); write "
+     "1 for yes/true and 0 for no/false: 'yes' at line 14"),
 ]
+
+
+def _edit(text: str, cells: list[tuple[int, str, str]]) -> str:
+    """Return ``text`` with each (CSV line, column) cell replaced by its value."""
+    rows = [row.split(",") for row in text.splitlines()]
+    for line, column, value in cells:
+        rows[line - 1][rows[0].index(column)] = value
+    return "\n".join(",".join(row) for row in rows) + "\n"
 
 
 def _assert_one_error(capsys: pytest.CaptureFixture[str], fragment: str) -> None:
@@ -155,16 +168,116 @@ def test_bom_extra_columns_and_any_column_order_are_accepted(
     assert list(loaded.extra_columns.columns) == ["patient_id"]
 
 
-def test_duplicate_rows_are_kept_with_a_warning(
+def test_duplicate_rows_are_kept_with_a_warning_or_dropped(
         sample_text: str, write_file: Callable[[str, str | bytes], Path],
         caplog: pytest.LogCaptureFixture) -> None:
-    """Duplicates are legal (patients can share values) but worth a warning."""
+    """Duplicates are legal but inflate the metrics; the warning names --drop-duplicates."""
     lines = sample_text.splitlines()
     path = write_file("dup.csv", "\n".join([*lines, lines[5]]) + "\n")
     with caplog.at_level(logging.WARNING):
         dataset = load_dataset(path)
     assert dataset.rows == len(lines)
-    assert f"1 duplicate row(s) (kept; first at line {len(lines) + 1})" in caplog.text
+    assert (f"1 duplicate row(s), first at line {len(lines) + 1}: a copy on each side of the "
+            "train/test split inflates the test metrics; --drop-duplicates removes them"
+            ) in caplog.text
+    dropped = load_dataset(path, drop_duplicates=True)
+    assert dropped.rows == len(lines) - 1
+    assert dropped.lines == tuple(range(2, len(lines) + 1))
+
+
+def test_every_problem_is_reported_in_one_run(sample_text: str,
+                                              write_file: Callable[[str, str | bytes], Path],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Blanks in several columns, text, 1e400 and a bad category: all named at once."""
+    path = write_file("many.csv", _edit(sample_text, [
+        (2, "Age", ""), (5, "Age", ""), (3, "MaxHR", ""), (4, "Cholesterol", "n/a"),
+        (6, "Oldpeak", "1e400"), (7, "Sex", "m"), (8, "Sex", ""), (9, "RestingBP", "900")]))
+    assert main(["--data", str(path), "--output-dir", str(path.parent / "o")]) == 1
+    err = capsys.readouterr().err
+    assert "many.csv: 8 bad cells in 6 column(s); fix them all, then rerun:" in err
+    for fragment in ["column 'Age' has 2 blank cells: '' (line 2), '' (line 5)",
+                     "column 'MaxHR' has a blank cell: '' at line 3",
+                     "column 'Cholesterol' has a value that is not a number: 'n/a' at line 4",
+                     "column 'Oldpeak' has a value that is not finite: '1e400' at line 6",
+                     "column 'Sex' has a blank cell: '' at line 8",
+                     "column 'Sex' has an unknown value (allowed: F, M): 'm' at line 7",
+                     "column 'RestingBP' has an impossible value (allowed 50..250 mm Hg or 0 "
+                     "(not measured)): '900' at line 9"]:
+        assert fragment in err
+    assert "Traceback" not in err
+    assert not (path.parent / "o").exists()
+
+
+def test_a_million_bad_rows_give_a_short_report(sample_text: str) -> None:
+    """Each problem shows three examples and a count, whatever the number of bad rows."""
+    lines = sample_text.splitlines()
+    body = lines[1:] * 300
+    raw = pd.read_csv(io.StringIO("\n".join([lines[0], *body])), dtype=str,
+                      keep_default_na=False)
+    raw["Age"] = "old"
+    raw["ST_Slope"] = "up"
+    with pytest.raises(DatasetError) as error:
+        validate_frame(raw, "big.csv")
+    message = str(error.value).splitlines()
+    assert message[0] == f"big.csv: {2 * len(raw)} bad cells in 2 column(s); fix them all, " \
+                         "then rerun:"
+    assert message[1] == ("  column 'Age' has 24300 values that are not a number: 'old' "
+                          f"(line 2), 'old' (line 3), 'old' (line 4) and {len(raw) - 3} more")
+    assert len(message) == 3
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("Age;Sex;ChestPainType\n40;M;ATA\n",
+     "the file looks ';'-delimited: save it with ',' as the separator"),
+    (" Age,Sex ,ChestPainType\n40,M,ATA\n",
+     "column names have spaces around them (' Age', 'Sex '): remove the spaces from the header"),
+    ("age,sex,cp,trestbps,chol,fbs,restecg,thalach,exang,oldpeak,slope,ca,thal,num\n"
+     "63,1,1,145,233,1,2,150,0,2.3,3,0,6,0\n",
+     "this looks like the UCI layout (age, sex, cp, trestbps, …, num) with numeric codes"),
+    ("age,Sex,ChestPainType\n40,M,ATA\n", "column names are case-sensitive: 'age' for 'Age'"),
+], ids=["semicolon", "spaces", "uci", "case"])
+def test_recognisable_header_mistakes_get_a_hint(
+        content: str, fragment: str, write_file: Callable[[str, str | bytes], Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A missing-columns error says why, when the cause is a known mistake."""
+    path = write_file("hint.csv", content)
+    assert main(["--data", str(path), "--output-dir", str(path.parent / "o")]) == 1
+    _assert_one_error(capsys, fragment)
+
+
+def test_multiclass_target_names_the_values_found(
+        sample_text: str, write_file: Callable[[str, str | bytes], Path],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A UCI-style 0-4 label lists the set of values and how to map them."""
+    path = write_file("multi.csv", _edit(sample_text, [(3, "HeartDisease", "2"),
+                                                       (5, "HeartDisease", "4")]))
+    assert main(["--data", str(path), "--output-dir", str(path.parent / "o")]) == 1
+    _assert_one_error(capsys, "column 'HeartDisease' has 2 labels that are not 0 or 1 (values "
+                              "found: 0, 1, 2, 4); in the UCI 'num' coding 1-4 all mean "
+                              "disease: map them to 1: '2' (line 3), '4' (line 5)")
+
+
+def test_blank_lines_do_not_shift_line_numbers(
+        sample_text: str, write_file: Callable[[str, str | bytes], Path]) -> None:
+    """Line numbers are those of the file, even after blank lines."""
+    lines = sample_text.splitlines()
+    bad = lines[3].replace(",M,", ",m,", 1) if ",M," in lines[3] else lines[3].replace(
+        ",F,", ",f,", 1)
+    path = write_file("gaps.csv", "\n".join([lines[0], lines[1], "", "", bad]) + "\n")
+    with pytest.raises(DatasetError, match="at line 5$"):
+        load_dataset(path)
+
+
+def test_a_bad_file_is_refused_before_scikit_learn_is_imported(
+        sample_text: str, write_file: Callable[[str, str | bytes], Path]) -> None:
+    """Validation needs only pandas: the ~1 s scikit-learn import comes after it."""
+    path = write_file("bad.csv", sample_text.replace(",M,", ",m,", 1))
+    probe = ("import sys; from heart_disease import main; "
+             f"code = main(['--data', {str(path)!r}, '--output-dir', {str(path.parent / 'o')!r}]);"
+             " print(code, 'sklearn' in sys.modules, 'matplotlib' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_DIR, capture_output=True,
+                            text=True, check=False)
+    assert result.stdout.split() == ["1", "False", "False"], result.stderr
 
 
 def test_zero_means_not_measured_only_where_documented(replace_cell: Callable[[int, str, str],

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from heart_disease_knn import features, report
+from heart_disease_knn import features, report, workflow
 
 SUMMARY: dict[str, Any] = {
     "mode": "tuned",
@@ -22,7 +22,7 @@ SUMMARY: dict[str, Any] = {
 }
 
 
-@pytest.mark.parametrize("module", [features, report], ids=lambda module: module.__name__)
+@pytest.mark.parametrize("module", [features, report, workflow], ids=lambda module: module.__name__)
 def test_doctest_examples_hold(module: Any) -> None:
     """The examples in the docstrings are true."""
     result = doctest.testmod(module)
