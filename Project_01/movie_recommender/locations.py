@@ -12,8 +12,11 @@ import platformdirs
 DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
 MOVIES_FILE = "movies.csv"
 RATINGS_FILE = "ratings.csv"
+TAGS_FILE = "tags.csv"
 SOURCE_FILES = (MOVIES_FILE, RATINGS_FILE)
 """The files every MovieLens folder must hold."""
+OPTIONAL_FILES = (TAGS_FILE,)
+"""Files used when a MovieLens folder has them (ml-latest-small, ml-25m do)."""
 CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
 
 

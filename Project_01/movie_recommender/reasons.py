@@ -58,3 +58,18 @@ def sequential(shared: SharedFans, item: int, liked_next: float) -> str:
     if liked_next:
         return f"liked next by {liked_next:,.0f} of its fans, {shared.phrase(item)}"
     return shared.phrase(item)
+
+
+def content(genres: list[str], tags: list[str], n_ratings: int) -> str:
+    """Reason of a content-based (fallback) recommendation.
+
+    >>> content(["Comedy"], ["pixar"], 1200)
+    'content-based: shares Comedy; tags pixar; 1,200 ratings'
+    """
+    parts = []
+    if genres:
+        parts.append(f"shares {', '.join(genres)}")
+    if tags:
+        parts.append(f"tags {', '.join(tags)}")
+    parts.append(f"{n_ratings:,} ratings")
+    return "content-based: " + "; ".join(parts)

@@ -91,11 +91,14 @@ def test_json_output_is_the_documented_object(run) -> None:
 
 
 def test_genre_and_min_ratings_filters(run) -> None:
-    """--genre keeps only that genre; --min-ratings drops thinly rated movies."""
+    """--genre keeps only that genre; --min-ratings drops thinly rated movies, and when
+    nothing is left the answer says the filters did it."""
     _, out = run("--movie-title", "Toy Story", "--genre", "romance", "--format", "json")
     assert [rec["movieId"] for rec in json.loads(out)["recommendations"]] == [5]
     _, out = run("--movie-title", "Toy Story", "--min-ratings", "7", "--format", "json")
-    assert json.loads(out)["recommendations"] == []
+    record = json.loads(out)
+    assert record["recommendations"] == []
+    assert (record["basis"], record["fallback_reason"]) == ("content-based", "filtered_out")
 
 
 def test_year_picks_the_remake(run) -> None:
@@ -107,16 +110,64 @@ def test_year_picks_the_remake(run) -> None:
 
 
 def test_movie_without_fans_gets_a_labelled_fallback(run) -> None:
-    """Nobody liked Lonely Film: the answer says so and recommends by genre and title."""
+    """Nobody liked Lonely Film: the answer says so and recommends by content."""
     code, out = run("--movie-title", "Lonely Film", "--format", "json")
     assert code == 0
     record = json.loads(out)
-    assert record["fallback"] is True
+    assert (record["basis"], record["fallback"], record["fallback_reason"]) == \
+        ("content-based", True, "no_fans")
     recs = record["recommendations"]
     assert recs[0]["movieId"] == 5  # Amelie: both Comedy and Romance
-    assert all(rec["reason"].startswith("no fans to learn from") for rec in recs)
+    assert recs[0]["reason"] == "content-based: shares Comedy, Romance; 6 ratings"
+    assert all(rec["reason"].startswith("content-based: ") for rec in recs)
     _, table = run("--movie-title", "Lonely Film")
-    assert "FALLBACK" in table
+    assert "FALLBACK: nobody liked this movie (rated it 4 or more); content-based" in table
+
+
+@pytest.fixture(name="tagged_dir")
+def fixture_tagged_dir(tmp_path: Path, tiny_rows: tuple, make_movielens) -> Path:
+    """The tiny set plus one fan (user 13) for Romance of Amelie, and a tags.csv that
+    ties Amelie to it ("paris") and Toy Story to Hamlet 1996 ("classic")."""
+    movies, ratings = tiny_rows
+    folder = make_movielens(tmp_path / "tagged", movies, ratings + [(13, 10, 5.0, 1)])
+    (folder / "tags.csv").write_text(
+        "userId,movieId,tag,timestamp\n1,5,Paris,1\n2,10,paris,2\n3,5,whimsical,3\n"
+        "1,1,classic,4\n2,7,Classic ,5\n", encoding="utf-8")
+    return folder
+
+
+def test_too_few_fans_back_off_to_genres_and_tags(tagged_dir: Path, cache_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """One fan is below MIN_FANS: no "100 % of its 1 fans", but a content-based list in
+    which the shared tag puts Amelie ahead of Lonely Film (same genre overlap)."""
+    argv = ["--data-dir", str(tagged_dir), "--cache-dir", str(cache_dir), "--min-ratings", "1",
+            "--movie-title", "Romance of Amelie"]
+    assert main([*argv, "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["matched_movie"]["movieId"] == 10
+    assert record["fallback_reason"] == "too_few_fans"
+    assert [rec["movieId"] for rec in record["recommendations"]][:2] == [5, 9]
+    assert record["recommendations"][0]["reason"] == \
+        "content-based: shares Romance; tags paris; 6 ratings"
+    assert main(argv) == 0
+    assert "FALLBACK: only 1 user liked this movie, fewer than 5; content-based" in \
+        capsys.readouterr().out
+
+
+def test_filters_that_empty_the_list_are_named(tagged_dir: Path, cache_dir: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Toy Story's fans liked no Romance movie with 7 ratings: the content-based list
+    (under the same filters) finds Hamlet 1996 through the shared tag."""
+    argv = ["--data-dir", str(tagged_dir), "--cache-dir", str(cache_dir), "--movie-title",
+            "Toy Story", "--genre", "Romance", "--min-ratings", "7"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "FALLBACK: nothing its fans liked passes --genre / --min-ratings" in out
+    assert "content-based: tags classic; 7 ratings" in out
+    assert main([*argv, "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["fallback_reason"] == "filtered_out"
+    assert [rec["movieId"] for rec in record["recommendations"]] == [7]
 
 
 def test_unknown_title_is_one_error_line(run) -> None:
