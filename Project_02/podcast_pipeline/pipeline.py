@@ -83,6 +83,10 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
         result = fetch_feed(session or make_session(), url, timeout=timeout, sink=staging.write,
                             etag=podcast["etag"] if stored else None,
                             last_modified=podcast["last_modified"] if stored else None)
+    except OSError as err:  # the staging folder cannot be written (read-only, a file...)
+        staging.discard()
+        raise PodcastError(f"cannot stage the feed {url} in {staging.path.parent}: "
+                           f"{err.strerror or err}") from err
     except BaseException:
         staging.discard()
         raise
@@ -110,6 +114,14 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
         FeedParseError: the staged document is not a readable RSS feed.
     """
     data_dir = Path(data_dir)
+    try:  # the staged bytes are removed however this ends (Ctrl-C included)
+        return _store_staged(data_dir, fetched)
+    finally:
+        _remove_staged(fetched)
+
+
+def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
+    """``store`` without the clean-up of the staged file."""
     feed_url = fetched["feed_url"]
     with _connection(data_dir) as conn:
         podcast = storage.find_podcast(conn, feed_url)
@@ -119,7 +131,6 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
             storage.mark_checked(conn, podcast["id"], etag=fetched["etag"],
                                  last_modified=fetched["last_modified"],
                                  current_url=fetched["moved_to"])
-            _remove_staged(fetched)
             count = conn.execute("SELECT COUNT(*) FROM episodes WHERE podcast_id = ?",
                                  (podcast["id"],)).fetchone()[0]
             logger.info("%s: unchanged since the last run", feed_url)
@@ -129,21 +140,16 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
         if not fetched.get("staged_path"):
             raise FeedParseError(f"{feed_url}: nothing was fetched to store")
         stream = FeedStream(Path(fetched["staged_path"]), fetched["fetched_url"])
-        try:
-            summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
-                                        last_modified=fetched["last_modified"],
-                                        feed_sha256=fetched["sha256"],
-                                        current_url=fetched["moved_to"])
-        except FeedParseError:
-            _remove_staged(fetched)
-            raise
+        summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
+                                    last_modified=fetched["last_modified"],
+                                    feed_sha256=fetched["sha256"],
+                                    current_url=fetched["moved_to"])
     parsed = stream.result
     assert parsed is not None  # set once the whole feed was parsed and written
     moved_to = summary.pop("current_url")
     if moved_to and moved_to != fetched["fetched_url"]:
         logger.warning("%s has moved permanently to %s; next runs will fetch it there",
                        fetched["fetched_url"], moved_to)
-    _remove_staged(fetched)
     logger.info("%s: %d new, %d updated, %d unchanged episodes", feed_url, summary["new"],
                 summary["updated"], summary["unchanged"])
     return {"feed_url": feed_url, **summary, "skipped": parsed.skipped + parsed.duplicates,

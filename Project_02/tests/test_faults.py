@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from podcast_pipeline.feed_stream import PARSER_PROCESS_MIN_BYTES
-from podcast_summary import main
+from podcast_summary import DOWNLOADS_FAILED, main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "podcast_summary.py"
 KIB = 1024
@@ -245,7 +245,7 @@ def test_connection_dropped_mid_body_is_resumed_next_run(server, tmp_path: Path)
     server.add("/feed.xml", feed_xml([("cut", server.url("/a/cut.mp3"))]))
     args = ["--data-dir", str(tmp_path), "--feed-url", server.url("/feed.xml")]
 
-    assert main(args) == 0  # the feed synced; the failed download is reported
+    assert main(args) == DOWNLOADS_FAILED  # the feed synced; the failed download is reported
     [(status, error)] = query(tmp_path, "SELECT status, last_error FROM downloads")
     assert status == "failed" and "partial file is kept" in error
     assert assert_consistent(tmp_path) == 0
@@ -324,7 +324,7 @@ def test_server_that_never_answers_times_out(server, tmp_path: Path, capsys) -> 
         server.add("/a/good.mp3", good, content_type="audio/mpeg")
         server.add("/feed.xml", feed_xml([("good", server.url("/a/good.mp3")),
                                           ("stuck", silent_url + "/stuck.mp3")]))
-        assert main([*args, "--feed-url", server.url("/feed.xml")]) == 0
+        assert main([*args, "--feed-url", server.url("/feed.xml")]) == DOWNLOADS_FAILED
         assert query(tmp_path, "SELECT status FROM downloads JOIN episodes e "
                                "ON e.id = episode_id WHERE guid = 'stuck'") == [("failed",)]
         assert assert_consistent(tmp_path) == 1 and downloaded(tmp_path) == {"good": good}
