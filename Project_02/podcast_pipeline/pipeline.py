@@ -23,8 +23,7 @@ from tqdm import tqdm
 from podcast_pipeline import PodcastError, storage, transcription
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
-from podcast_pipeline.feed import FeedParseError
-from podcast_pipeline.feed_stream import FeedStream
+from podcast_pipeline.feed import FeedParseError, parse_feed
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
@@ -94,7 +93,8 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
     return {"feed_url": subscription, "fetched_url": url, "final_url": result.final_url,
             "moved_to": result.moved_to, "staged_path": staged,
             "not_modified": result.not_modified, "etag": result.etag,
-            "last_modified": result.last_modified, "sha256": result.sha256}
+            "last_modified": result.last_modified, "sha256": result.sha256,
+            "charset": result.charset}
 
 
 def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
@@ -139,13 +139,13 @@ def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
                     "skipped": 0, "not_modified": True}
         if not fetched.get("staged_path"):
             raise FeedParseError(f"{feed_url}: nothing was fetched to store")
-        stream = FeedStream(Path(fetched["staged_path"]), fetched["fetched_url"])
-        summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
+        with open(fetched["staged_path"], "rb") as staged:
+            parsed = parse_feed(staged, fetched["final_url"] or fetched["fetched_url"],
+                                http_charset=fetched.get("charset"))
+        summary = storage.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
                                     last_modified=fetched["last_modified"],
                                     feed_sha256=fetched["sha256"],
                                     current_url=fetched["moved_to"])
-    parsed = stream.result
-    assert parsed is not None  # set once the whole feed was parsed and written
     moved_to = summary.pop("current_url")
     if moved_to and moved_to != fetched["fetched_url"]:
         logger.warning("%s has moved permanently to %s; next runs will fetch it there",

@@ -1,11 +1,11 @@
 """Command-line behaviour of podcast_summary.py."""
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import sqlite3
 
 from podcast_pipeline import pipeline
 from podcast_summary import DOWNLOADS_FAILED, main
