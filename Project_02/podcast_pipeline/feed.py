@@ -396,7 +396,7 @@ def parse_item(item: Any, base: str, explicit_base: bool = False) -> tuple[Episo
     enclosure, dropped = _pick_enclosure(
         [(e.get("@url"), e) for e in item.get("enclosure") or () if isinstance(e, dict)]
         + [(m.get("@url"), m) for m in _media_contents(item)], base)
-    guid = _guid(item.get("guid"), base, explicit_base)
+    guid = _guid(item.get("guid"), base, explicit_base) or text_of(item.get("@rdf:about"))
     return _episode(item, guid=guid, link=absolute_url(text_of(item.get("link")), base),
                     published_raw=text_of(item.get("pubDate")) or text_of(item.get("dc:date")),
                     description=(text_of(item.get("description"))
@@ -424,7 +424,14 @@ def parse_entry(entry: Any, base: str, _explicit_base: bool = False) -> tuple[Ep
                     description=(text_of(entry.get("atom:summary"))
                                  or text_of(entry.get("atom:content"))
                                  or text_of(entry.get("itunes:summary"))),
-                    title=text_of(entry.get("atom:title")), enclosure=enclosure), dropped
+                    title=_atom_text(entry.get("atom:title")), enclosure=enclosure), dropped
+
+
+def _atom_text(value: Any) -> str | None:
+    """An Atom text construct as plain text (``type="html"`` loses its markup)."""
+    if isinstance(value, dict) and value.get("@type") in ("html", "xhtml"):
+        return strip_html(text_of(value))
+    return text_of(value)
 
 
 def _episode(item: dict[str, Any], *, guid: str | None, link: str | None,

@@ -329,3 +329,16 @@ def test_the_staged_feed_is_removed_after_ctrl_c(server, tmp_path: Path,
     with pytest.raises(KeyboardInterrupt):
         pipeline.store(tmp_path, fetched)
     assert not list((tmp_path / "feeds").iterdir())
+
+
+def test_empty_channel_and_http_charset_feeds_sync(server, tmp_path: Path, capsys) -> None:
+    """An empty <channel> is a feed of 0 episodes (exit 0); the HTTP charset reaches the
+    parser, so an undeclared Big5 feed is stored with the right characters."""
+    server.add_feed("/empty.xml", "empty_channel.xml")
+    server.add_feed("/big5.xml", "big5_http_charset.xml",
+                    content_type="application/rss+xml; charset=Big5")
+    assert main(["--data-dir", str(tmp_path), "--feed-url", server.url("/empty.xml"),
+                 "--feed-url", server.url("/big5.xml"), "--no-download"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{server.url('/empty.xml')}: 0 new, 0 updated, 0 unchanged"
+    assert out[1] == "只在 HTTP 標頭宣告的編碼: 1 new, 0 updated, 0 unchanged"
