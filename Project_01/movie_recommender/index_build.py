@@ -43,6 +43,7 @@ def fit_title_index(titles: list[str]) -> TitleIndex:
         alias=weights.indices.astype(np.int32),
         weight=weights.data.astype(np.float32),
         alias_movie=owners,
+        alias_text=StringTable.from_strings(aliases),
     )
 
 
