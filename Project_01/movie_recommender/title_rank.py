@@ -29,7 +29,7 @@ from typing import NamedTuple
 EXTRA_WORDS_WEIGHT = 0.25
 """How much title words missing from the query lower the similarity (0..1)."""
 
-POPULARITY_WEIGHT = 0.25
+POPULARITY_WEIGHT = 0.4
 """Share of the score that popularity decides (the best-known near match keeps all of it)."""
 
 POPULARITY_RANGE = math.log(100.0)
@@ -112,6 +112,8 @@ def word_similarity(typed: str, word: str) -> float:
     if min(len(typed), len(word)) < MIN_TYPO_LENGTH or abs(len(typed) - len(word)) > 2:
         return 0.0
     allowed = 1 if longest <= 6 else 2
+    if len(set(typed) ^ set(word)) > 2 * allowed:  # each edit changes at most two letters
+        return 0.0
     distance = edit_distance(typed, word, allowed)
     return max(0.0, 1.0 - TYPO_COST * distance / longest) if distance <= allowed else 0.0
 
@@ -186,7 +188,7 @@ def with_popularity(similarities: Sequence[float], n_ratings: Sequence[int]) -> 
     near-equal candidate (within ``NEAR_MATCH`` of the best similarity).
 
     >>> with_popularity([1.0, 1.0, 0.2], [99, 0, 10_000])
-    [1.0, 0.75, 0.2]
+    [1.0, 0.6, 0.2]
     """
     cut = NEAR_MATCH * max(similarities, default=0.0)
     top = max((math.log1p(n) for s, n in zip(similarities, n_ratings) if s >= cut),

@@ -43,7 +43,7 @@ MIN_MATCH_SCORE = 0.3
 _TRAILING_ARTICLE = re.compile(r"^(?P<body>.*\S)\s*,\s*(?P<article>[^\s,]+)$")
 _TRAILING_PARENS = re.compile(r"\s*\(([^()]*)\)\s*$")
 _AKA = re.compile(r"^\s*a\.?\s?k\.?\s?a\.?\s+", re.IGNORECASE)
-CANDIDATES = 64
+CANDIDATES = 48
 """How many best TF-IDF cosines ``title_rank`` re-ranks."""
 
 ROMAN_NUMERALS = {numeral: str(value) for value, numeral in enumerate(
