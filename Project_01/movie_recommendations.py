@@ -7,8 +7,10 @@ ml-latest-small; larger MovieLens sets are downloaded once and indexed in a cach
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -47,15 +49,22 @@ def _non_empty(text: str) -> str:
     return text.strip()
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
 def _not_negative(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
@@ -69,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--movie-title", type=_non_empty,
                        help='a title you liked, e.g. "Toy Story" or "Hamlet 1996"')
     query.add_argument("--batch", type=Path, metavar="FILE",
-                       help="answer every line of FILE (a title or id:<movieId>); "
-                            "JSON Lines on stdout")
+                       help="answer every line of FILE (a title or id:<movieId>; - reads "
+                            "standard input); JSON Lines on stdout")
     query.add_argument("--evaluate", action="store_true",
                        help="measure every method offline (HR@10, NDCG@10) instead")
     parser.add_argument("--year", type=int, help="only match movies from this year")
@@ -101,6 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=LOG_LEVELS,
                         help="how much to log on stderr")
     return parser
+
+
+def check_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Name a mistyped option ("--movie-titel": did you mean --movie-title?) before
+    argparse would only say that a required option is missing."""
+    known = [option for action in parser._actions  # pylint: disable=protected-access
+             for option in action.option_strings]
+    for token in argv:
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name.startswith("--") and name not in known \
+                and not any(option.startswith(name) for option in known):
+            close = difflib.get_close_matches(name, known, n=1)
+            parser.error(f"unknown option {name}"
+                         + (f"; did you mean {close[0]}?" if close else ""))
 
 
 def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
@@ -152,13 +177,14 @@ def answer_query(recommender: Recommender, args: argparse.Namespace, text: str,
 
 
 def batch_queries(path: Path) -> Iterator[str]:
-    """Non-blank lines of a ``--batch`` file, stripped.
+    """Non-blank lines of a ``--batch`` file (``-``: standard input), stripped.
 
     Raises:
         BatchFileError: if the file cannot be read.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = (sys.stdin.read() if str(path) == "-"
+                 else path.read_text(encoding="utf-8")).splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BatchFileError(f"cannot read --batch file {path}: {err}") from err
     return (line.strip() for line in lines if line.strip())
@@ -205,8 +231,22 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
     130 interrupted by Ctrl-C)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    check_options(parser, sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     configure_logging(args.log_level)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # the reader left (e.g. "| head -1"): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Answer the parsed command line (``main`` without the broken-pipe handling)."""
     load_dotenv()
     try:
         cache_dir = args.cache_dir or default_cache_dir()

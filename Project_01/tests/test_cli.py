@@ -1,6 +1,7 @@
 """Command-line behaviour of movie_recommendations.py."""
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -183,9 +184,49 @@ def test_batch_all_good_exits_zero(run, tmp_path: Path) -> None:
 
 
 def test_missing_batch_file_is_an_error(run, tmp_path: Path) -> None:
-    """An unreadable --batch file exits 1."""
-    code, _ = run("--batch", str(tmp_path / "nope.txt"))
-    assert code == 1
+    """An unreadable --batch file exits 1 with one line naming it, and answers nothing."""
+    missing = tmp_path / "nope.txt"
+    code, out = run("--batch", str(missing))
+    assert code == 1 and out == ""
+    errors = [line for line in run.err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and f"cannot read --batch file {missing}" in errors[0]
+    assert "Traceback" not in run.err
+
+
+def test_batch_dash_reads_standard_input(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--batch -`` answers the lines of standard input."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Toy Story\n\nid:3\n"))
+    code, out = run("--batch", "-")
+    assert code == 0
+    assert [json.loads(line)["matched_movie"]["movieId"] for line in out.splitlines()] == [1, 3]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--movie-titel", "Toy Story"], "unknown option --movie-titel; did you mean --movie-title?"),
+    (["--movie-title", "Toy Story", "--top", "abc"],
+     "argument --top: must be a whole number, not 'abc'"),
+])
+def test_usage_errors_say_what_is_wrong(args: list[str], message: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped option is named with a suggestion; a bad number is worded for people."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+
+
+def test_closed_pipe_ends_quietly(bundled_dir: Path, cache_dir: Path) -> None:
+    """``| head -1`` on a table longer than the pipe's buffer: exit 0, no traceback."""
+    script = Path(__file__).resolve().parents[1] / "movie_recommendations.py"
+    with subprocess.Popen([sys.executable, str(script), "--data-dir", str(bundled_dir),
+                           "--cache-dir", str(cache_dir), "--movie-title", "Toy Story",
+                           "--min-ratings", "0", "--top", "2000"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()  # the reader leaves before the tool is done writing
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_evaluate_prints_every_method(bundled_dir: Path, tmp_path: Path,
