@@ -1,4 +1,4 @@
-"""Recommend movies that fans of a title also loved.
+"""Recommend movies that fans of a title also liked.
 
 TF-IDF title search finds the movie you typed; collaborative filtering on MovieLens
 ratings recommends what its fans liked too. Works offline on the bundled
@@ -7,8 +7,10 @@ ml-latest-small; larger MovieLens sets are downloaded once and indexed in a cach
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -17,8 +19,9 @@ from typing import TextIO
 import numpy as np
 from dotenv import load_dotenv
 
-from movie_recommender import MovieRecommenderError, collaborative, index, output
-from movie_recommender.locations import DATASETS, default_cache_dir
+from movie_recommender import (ArraysMismatchError, MovieRecommenderError, index, liked, output,
+                               scorers)
+from movie_recommender.locations import DATASETS, MOVIES_FILE, RATINGS_FILE, default_cache_dir
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -47,15 +50,22 @@ def _non_empty(text: str) -> str:
     return text.strip()
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+
+
 def _positive(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
 
 
 def _not_negative(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative, not {value}")
     return value
@@ -69,8 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--movie-title", type=_non_empty,
                        help='a title you liked, e.g. "Toy Story" or "Hamlet 1996"')
     query.add_argument("--batch", type=Path, metavar="FILE",
-                       help="answer every line of FILE (a title or id:<movieId>); "
-                            "JSON Lines on stdout")
+                       help="answer every line of FILE (a title or id:<movieId>; - reads "
+                            "standard input); JSON Lines on stdout")
     query.add_argument("--evaluate", action="store_true",
                        help="measure every method offline (HR@10, NDCG@10) instead")
     parser.add_argument("--year", type=int, help="only match movies from this year")
@@ -79,8 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only recommend movies of this genre (repeat for any of several)")
     parser.add_argument("--min-ratings", type=_not_negative, default=DEFAULT_MIN_RATINGS,
                         metavar="K", help="skip movies with fewer ratings than K")
-    parser.add_argument("--method", choices=collaborative.METHODS,
-                        default=collaborative.DEFAULT_METHOD,
+    parser.add_argument("--method", choices=scorers.METHODS,
+                        default=scorers.DEFAULT_METHOD,
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
                         help="output format of --movie-title and --evaluate")
@@ -103,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_options(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Name a mistyped option ("--movie-titel": did you mean --movie-title?) before
+    argparse would only say that a required option is missing."""
+    known = [option for action in parser._actions  # pylint: disable=protected-access
+             for option in action.option_strings]
+    for token in argv:
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name.startswith("--") and name not in known \
+                and not any(option.startswith(name) for option in known):
+            close = difflib.get_close_matches(name, known, n=1)
+            parser.error(f"unknown option {name}"
+                         + (f"; did you mean {close[0]}?" if close else ""))
+
+
 def data_folder(args: argparse.Namespace, cache_dir: Path) -> Path:
     """The MovieLens folder to use: ``--data-dir``, the bundled set, or a download."""
     if args.data_dir is not None:
@@ -123,11 +149,11 @@ def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recomme
     arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
     try:
         return Recommender.from_arrays(arrays)
-    except ValueError as err:
+    except ArraysMismatchError as err:
         logger.warning("the index does not fit this version (%s); rebuilding it", err)
     try:
         return Recommender.from_arrays(index.open_index(folder, cache_dir, rebuild=True))
-    except ValueError as err:
+    except ArraysMismatchError as err:
         raise MovieRecommenderError(f"the index built from {folder} is inconsistent: {err}") \
             from err
 
@@ -152,13 +178,14 @@ def answer_query(recommender: Recommender, args: argparse.Namespace, text: str,
 
 
 def batch_queries(path: Path) -> Iterator[str]:
-    """Non-blank lines of a ``--batch`` file, stripped.
+    """Non-blank lines of a ``--batch`` file (``-``: standard input), stripped.
 
     Raises:
         BatchFileError: if the file cannot be read.
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = (sys.stdin.read() if str(path) == "-"
+                 else path.read_text(encoding="utf-8")).splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BatchFileError(f"cannot read --batch file {path}: {err}") from err
     return (line.strip() for line in lines if line.strip())
@@ -185,28 +212,44 @@ def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Itera
 
 def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     """Evaluate every method on ``folder``'s ratings; return the rendered report."""
-    # the CSV reader (pyarrow), the process pool and the progress bar are imported only
-    # here and in the index build: a query never needs them
+    # the CSV reader (pyarrow), joblib and the progress bar are imported only here and
+    # in the index build: a query never needs them
     dataset = importlib.import_module("movie_recommender.dataset")
+    holdout = importlib.import_module("movie_recommender.holdout")
     evaluation = importlib.import_module("movie_recommender.evaluation")
-    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
-    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
-    liked_users = ratings.user_idx[ratings.rating >= collaborative.LIKED_THRESHOLD]
-    if not (np.bincount(liked_users) >= evaluation.MIN_LIKED).any():
+    report = importlib.import_module("movie_recommender.report")
+    movies = dataset.load_movies(folder / MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / RATINGS_FILE, movies.movie_ids)
+    liked_users = ratings.user_idx[ratings.rating >= liked.LIKED_THRESHOLD]
+    if not (np.bincount(liked_users) >= holdout.MIN_LIKED).any():
         raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
-                                   f"{evaluation.MIN_LIKED} liked ratings")
-    report = evaluation.evaluate(ratings, k=EVALUATION_K, users=evaluation.UserSample(
+                                   f"{holdout.MIN_LIKED} liked ratings")
+    measured = evaluation.evaluate(ratings, k=EVALUATION_K, users=holdout.UserSample(
         eval_users=args.eval_users, seed=args.seed), jobs=args.jobs)
     if args.format == "json":
-        return output.to_json(evaluation.report_to_dict(report), indent=2)
-    return evaluation.format_table(report, EVALUATION_K)
+        return output.to_json(report.report_to_dict(measured), indent=2)
+    return report.format_table(measured, EVALUATION_K)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
     130 interrupted by Ctrl-C)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    check_options(parser, sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
     configure_logging(args.log_level)
+    try:
+        code = _run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
+    except BrokenPipeError:  # the reader left (e.g. "| head -1"): stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the exit's flush cannot fail again
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Answer the parsed command line (``main`` without the broken-pipe handling)."""
     load_dotenv()
     try:
         cache_dir = args.cache_dir or default_cache_dir()

@@ -5,9 +5,12 @@ Without a mode it syncs: fetch -> parse -> store -> download (-> transcribe with
 transcribe transcribes episodes already downloaded.
 """
 import argparse
+import difflib
 import logging
 import math
+import sqlite3
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +21,57 @@ from podcast_pipeline import PodcastError, cli_output, pipeline, storage, transc
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
 from podcast_pipeline.settings import (DATA_DIR_ENV, DEFAULT_FEED_URL, DEFAULT_MAX_DOWNLOADS,
                                        DEFAULT_MAX_TRANSCRIPTIONS, DEFAULT_TIMEOUT,
-                                       DEFAULT_WORKERS, resolve_data_dir)
+                                       DEFAULT_WORKERS, check_data_dir, describe_os_error,
+                                       resolve_data_dir)
 from podcast_pipeline.subscriptions import read_feed_list
 
 logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent
+FAILED = 1  # a handled error: a feed could not be fetched or stored, a bad file...
+USAGE = 2  # argparse: a bad command line
+DOWNLOADS_FAILED = 3  # every feed was stored, but some audio downloads failed
 INTERRUPTED = 130  # exit code after Ctrl-C: 128 + SIGINT, as shells report it
+MAX_COUNT = 2**63 - 1  # the largest integer SQLite stores (a larger --limit cannot be bound)
+
+
+def _whole_number(text: str, minimum: int) -> int:
+    """Return ``text`` as an int in ``minimum..MAX_COUNT``; raise ArgumentTypeError else.
+
+    >>> _whole_number("0", 1)
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: '0' must be a whole number from 1 to 9223372036854775807
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must be a whole number from {minimum} to {MAX_COUNT}")
+    return value
 
 
 def non_negative_int(text: str) -> int:
-    """argparse type: a whole number >= 0."""
-    try:
-        value = int(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from err
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+    """argparse type: a whole number >= 0 (and small enough for SQLite)."""
+    return _whole_number(text, 0)
 
 
 def positive_int(text: str) -> int:
-    """argparse type: a whole number >= 1."""
-    value = non_negative_int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 1 or more")
-    return value
+    """argparse type: a whole number >= 1 (and small enough for SQLite)."""
+    return _whole_number(text, 1)
+
+
+def feed_url(text: str) -> str:
+    """argparse type: an http(s) URL with a host.
+
+    >>> feed_url(" https://example.com/feed.xml ")
+    'https://example.com/feed.xml'
+    """
+    url = text.strip()
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("http", "https") or not rest.split("/")[0]:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an http(s) URL")
+    return url
 
 
 def positive_float(text: str) -> float:
@@ -54,6 +83,41 @@ def positive_float(text: str) -> float:
     if value <= 0 or not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
     return value
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (no usage block), exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]  # argparse's own signature
+        """Print ``prog: error: message`` and exit with code 2."""
+        self.exit(USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def reject_unknown_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> None:
+    """Name a mistyped ``--option`` (argparse would report its value as an invalid mode).
+
+    Any prefix of a known option is accepted, as argparse accepts abbreviations.
+    """
+    known = _option_strings(parser)
+    for token in argv:
+        if token == "--":
+            break
+        name = token.split("=", 1)[0]
+        if name.startswith("--") and not any(option.startswith(name) for option in known):
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            parser.error(f"unrecognized option {name}{hint}")
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of ``parser`` and of its sub-commands."""
+    options = set()
+    for action in parser._actions:  # pylint: disable=protected-access  # no public list
+        options.update(option for option in action.option_strings if option.startswith("--"))
+        if isinstance(action, argparse._SubParsersAction):  # pylint: disable=protected-access
+            for sub in action.choices.values():
+                options |= _option_strings(sub)
+    return options
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -78,11 +142,11 @@ def _add_common_options(parser: argparse.ArgumentParser, suppress: bool) -> None
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the command-line parser (kept apart from ``main`` so tests can inspect it)."""
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=HelpFormatter)
+    parser = Parser(prog="podcast_summary.py", description=__doc__,
+                    formatter_class=HelpFormatter)
     _add_common_options(parser, suppress=False)
     sync = parser.add_argument_group("sync (the default run)")
-    sync.add_argument("--feed-url", action="append", metavar="URL",
+    sync.add_argument("--feed-url", action="append", metavar="URL", type=feed_url,
                       help=f"RSS feed to sync; repeatable (without --feed-url and --feeds-file: "
                            f"{DEFAULT_FEED_URL})")
     sync.add_argument("--feeds-file", type=Path, metavar="FILE",
@@ -105,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="transcribe at most N episodes, newest first (0: no limit)")
 
     modes = parser.add_subparsers(dest="mode", metavar="MODE", title="modes",
+                                  parser_class=Parser,
                                   description="read what is stored (without a mode: sync)")
     formatter = HelpFormatter
     listing = modes.add_parser("list", help="newest stored episodes",
@@ -137,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
-    """Sync the chosen feeds; print the per-feed and total counts; 1 if any feed failed."""
+    """Sync the chosen feeds; print the per-feed and total counts.
+
+    Returns:
+        0, ``FAILED`` if any feed failed, else ``DOWNLOADS_FAILED`` if any download did.
+    """
     if args.transcribe:
         transcription.check_available()  # before anything is fetched or stored
     feed_urls = list(args.feed_url or [])
@@ -154,7 +223,9 @@ def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
         print(cli_output.sync_report(summary))
         if args.transcribe:
             run_transcribe(args, data_dir)
-    return 1 if summary["failed_feeds"] else 0
+    if summary["failed_feeds"]:
+        return FAILED
+    return DOWNLOADS_FAILED if summary["downloads"] and summary["downloads"]["failed"] else 0
 
 
 def run_transcribe(args: argparse.Namespace, data_dir: Path) -> int:
@@ -195,13 +266,17 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
-    130 interrupted by Ctrl-C)."""
-    args = build_parser().parse_args(argv)
+    """Run the command line; return the exit code: 0 ok, 1 (``FAILED``) handled error,
+    2 usage, 3 (``DOWNLOADS_FAILED``) some downloads failed, 130 interrupted by Ctrl-C."""
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    reject_unknown_options(parser, argv)
+    args = parser.parse_args(argv)
     configure_logging(args.log_level)
     load_dotenv(PROJECT_DIR / ".env")  # never overrides variables already set
     data_dir = resolve_data_dir(args.data_dir)
     try:
+        check_data_dir(data_dir)
         if args.mode is None:
             return run_sync(args, data_dir)
         if args.mode == "transcribe":
@@ -209,7 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_query(args, data_dir)
     except PodcastError as err:
         logger.error("%s", err)
-        return 1
+        return FAILED
+    except (OSError, sqlite3.Error) as err:  # e.g. a read-only data folder or database
+        logger.error("%s", describe_os_error(err))
+        return FAILED
     except KeyboardInterrupt:
         logger.error("interrupted: episodes stored before are kept, the feed being stored "
                      "was rolled back, and partial downloads resume on the next run")

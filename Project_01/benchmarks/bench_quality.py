@@ -87,21 +87,23 @@ def run(name: str, folder: Path, args: argparse.Namespace, sample: bool) -> bool
     ``sample``: evaluate ``args.eval_users`` users and tune on ``args.tune_users`` of
     them, instead of all users.
     """
-    dataset, evaluation = _module("dataset"), _module("evaluation")
+    dataset, holdout = _module("dataset"), _module("holdout")
     started = time.perf_counter()
-    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
-    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+    files = _module("locations")
+    movies = dataset.load_movies(folder / files.MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / files.RATINGS_FILE, movies.movie_ids)
     loaded = time.perf_counter()
-    users = evaluation.UserSample(eval_users=(args.eval_users or None) if sample else None,
-                                  tune_users=args.tune_users if sample else None,
-                                  seed=args.seed)
-    report = evaluation.evaluate(ratings, methods=args.methods, users=users, jobs=args.jobs)
+    users = holdout.UserSample(eval_users=(args.eval_users or None) if sample else None,
+                               tune_users=args.tune_users if sample else None,
+                               seed=args.seed)
+    report = _module("evaluation").evaluate(ratings, methods=args.methods, users=users,
+                                            jobs=args.jobs)
     finished = time.perf_counter()
     print(f"\n== {name}: {folder}")
     print(f"{len(ratings.rating):,} ratings, {ratings.n_users:,} users, {ratings.n_items:,} movies;"
-          f" {report.n_eligible:,} users with >= {evaluation.MIN_LIKED} likes; "
+          f" {report.n_eligible:,} users with >= {holdout.MIN_LIKED} likes; "
           f"read {loaded - started:.1f} s, evaluated {finished - loaded:.1f} s")
-    print(evaluation.format_table(report))
+    print(_module("report").format_table(report))
     rates = {result.method: result.hit_rate for result in report.results}
     rates.update(measure_implicit(ratings, users.eval_users, users.seed))
     print_speed(ratings, users.seed)
@@ -128,9 +130,9 @@ def measure_implicit(ratings, eval_users: int | None, seed: int) -> dict[str, fl
 
 def print_speed(ratings, seed: int, n_queries: int = 100) -> None:
     """Time ``build_model`` and ``recommend`` (the most liked movies and random liked ones)."""
-    collaborative = _module("collaborative")
+    scorers = _module("scorers")
     started = time.perf_counter()
-    model = collaborative.build_model(ratings)
+    model = _module("liked").build_model(ratings)
     built = time.perf_counter() - started
     likes = model.item_likes()
     queries = np.concatenate([np.argsort(-likes, kind="stable")[:n_queries],
@@ -140,8 +142,8 @@ def print_speed(ratings, seed: int, n_queries: int = 100) -> None:
           f"recommend over the {n_queries} most liked + {n_queries} random liked movies "
           f"(load {os.getloadavg()[0]:.1f}):")
     print(f"{'method':<12} {'median ms':>10} {'p95 ms':>8} {'max ms':>8}")
-    for method in collaborative.METHODS:
-        milliseconds = [_time_ms(collaborative.recommend, model, int(item), method)
+    for method in scorers.METHODS:
+        milliseconds = [_time_ms(scorers.recommend, model, int(item), method)
                         for item in queries]
         median, p95, worst = np.percentile(milliseconds, [50, 95, 100])
         print(f"{method:<12} {median:>10.1f} {p95:>8.1f} {worst:>8.1f}")
@@ -161,7 +163,7 @@ def print_comparison(name: str, rates: dict[str, float]) -> bool:
         print(f"{method:<24} {rate:>7.4f} {_ratio(rate, rates.get('popular')):>10}"
               f" {_ratio(rate, rates.get('lift')):>7} "
               f"{'-' if reference is None else f'{reference:.3f}':>10}")
-    default_method = _module("collaborative").DEFAULT_METHOD
+    default_method = _module("scorers").DEFAULT_METHOD
     implicit_rate = rates.get("implicit best item-item")
     if implicit_rate is None:
         print(f"{'implicit best item-item':<24} {'':>7} {'':>10} {'':>7}"
@@ -183,12 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     """Evaluate the data sets; exit 0 when every goal is reached, 1 otherwise."""
     args = build_parser().parse_args(argv)
     _module("logging_config").configure_logging(args.log_level)
-    collaborative = _module("collaborative")
-    args.methods = args.methods.split(",") if args.methods else list(collaborative.METHODS)
-    if not (set(args.methods) <= set(collaborative.METHODS)
-            and collaborative.DEFAULT_METHOD in args.methods):
+    scorers = _module("scorers")
+    args.methods = args.methods.split(",") if args.methods else list(scorers.METHODS)
+    if not (set(args.methods) <= set(scorers.METHODS)
+            and scorers.DEFAULT_METHOD in args.methods):
         logger.error("--methods takes some of %s, the default method included",
-                     ", ".join(collaborative.METHODS))
+                     ", ".join(scorers.METHODS))
         return 2
     sets = [("ml-latest-small", args.small_dir, False)]
     if args.synthetic_dir is not None:

@@ -3,7 +3,7 @@
 Issue 5 names "the implicit library's best item-item model" as the baseline to beat.
 This module fits implicit's ``CosineRecommender``, ``TFIDFRecommender`` and
 ``BM25Recommender`` on the same "liked" matrix (rating >= 4.0) and the same hold-out
-splits as ``movie_recommender.evaluation``, picks the best model on the validation
+splits as ``movie_recommender.holdout``, picks the best model on the validation
 split, and scores it on the test split for the same users, so its HR@10 sits side by
 side with ours. implicit is not a dependency of the tool; install it to run this:
 
@@ -21,8 +21,8 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from movie_recommender import evaluation
-from movie_recommender.collaborative import LIKED_THRESHOLD, Ratings
+from movie_recommender import holdout, metrics
+from movie_recommender.liked import LIKED_THRESHOLD, Ratings
 
 NEIGHBOURS = (20, 200)
 """Values of implicit's ``K`` (neighbours kept per movie) that are tried."""
@@ -37,7 +37,7 @@ class BaselineResult:
 
     model: str
     validation_hit_rate: float
-    test: evaluation.MethodResult
+    test: metrics.MethodResult
 
 
 def available() -> bool:
@@ -48,15 +48,15 @@ def available() -> bool:
 def best_item_item(ratings: Ratings, *, eval_users: int | None, seed: int, k: int = 10
                    ) -> BaselineResult:
     """Tune implicit's item-item models on the validation split; score the best on test."""
-    test = evaluation.holdout_split(ratings)
-    valid = evaluation.holdout_split(ratings, steps_back=1)
-    chosen = evaluation.sample_users(len(test.users), eval_users, seed)
+    test = holdout.holdout_split(ratings)
+    valid = holdout.holdout_split(ratings, steps_back=1)
+    chosen = holdout.sample_users(len(test.users), eval_users, seed)
     candidates = _candidates()
     with threadpool_limits(1), warnings.catch_warnings():
         # implicit's own BM25/TF-IDF weighting hands its fit a COO matrix and warns about it
         warnings.filterwarnings("ignore", message="Method expects CSR input")
         matrix = _liked_matrix(ratings.subset(valid.train))
-        validation = [evaluation.summarise(name, _ranks(_fitted(class_name, options, matrix),
+        validation = [metrics.summarise(name, _ranks(_fitted(class_name, options, matrix),
                                                         valid.queries[chosen],
                                                         valid.targets[chosen], k), k).hit_rate
                       for name, class_name, options in candidates]
@@ -65,7 +65,7 @@ def best_item_item(ratings: Ratings, *, eval_users: int | None, seed: int, k: in
         ranks = _ranks(_fitted(*candidates[best][1:], matrix),
                        test.queries[chosen], test.targets[chosen], k)
     return BaselineResult(model=candidates[best][0], validation_hit_rate=validation[best],
-                          test=evaluation.summarise(f"implicit {candidates[best][0]}", ranks, k))
+                          test=metrics.summarise(f"implicit {candidates[best][0]}", ranks, k))
 
 
 def _candidates() -> list[tuple[str, str, dict[str, float]]]:

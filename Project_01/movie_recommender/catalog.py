@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from movie_recommender import MovieRecommenderError
+from movie_recommender import ArraysMismatchError, MovieRecommenderError
 
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})(?:\s*[-\u2013]\s*(?:\d{4})?)?\)\s*$")
 MAX_GENRES = 64
@@ -141,7 +141,7 @@ class Catalog:
         """Rebuild a catalogue from ``to_arrays`` output (arrays may be memory-mapped).
 
         Raises:
-            ValueError: when the arrays do not fit together.
+            ArraysMismatchError: when the arrays do not fit together.
         """
         catalog = cls(arrays["movie_ids"],
                       StringTable(arrays["title_offsets"], arrays["title_blob"]),
@@ -151,7 +151,7 @@ class Catalog:
         size = len(catalog.movie_ids)
         if not (len(catalog.titles) == len(catalog.years) == len(catalog.genre_bits)
                 == len(catalog.n_ratings) == size):
-            raise ValueError("catalogue arrays differ in length")
+            raise ArraysMismatchError("catalogue arrays differ in length")
         return catalog
 
     def __len__(self) -> int:

@@ -15,14 +15,13 @@ import pyarrow as pa
 from pyarrow import csv as pa_csv
 
 from movie_recommender import MovieRecommenderError
-from movie_recommender.collaborative import Ratings
+from movie_recommender.liked import Ratings
+from movie_recommender.locations import MOVIES_FILE, SOURCE_FILES
 
 logger = logging.getLogger(__name__)
 
-MOVIES_FILE = "movies.csv"
-RATINGS_FILE = "ratings.csv"
-SOURCE_FILES = (MOVIES_FILE, RATINGS_FILE)
 MOVIE_COLUMNS = {"movieId": pa.int64(), "title": pa.string(), "genres": pa.string()}
+TAG_COLUMNS = {"movieId": pa.int64(), "tag": pa.string()}
 RATING_COLUMNS = {"userId": pa.int64(), "movieId": pa.int64(), "rating": pa.float32(),
                   "timestamp": pa.int64()}
 MIN_RATING, MAX_RATING = 0.5, 5.0
@@ -111,6 +110,26 @@ def load_ratings(path: Path, movie_ids: np.ndarray) -> Ratings:
     return Ratings(user_idx=positions(columns["userId"], user_ids), item_idx=item_idx,
                    rating=columns["rating"], timestamp=columns["timestamp"],
                    n_users=len(user_ids), n_items=len(movie_ids))
+
+
+def load_tags(path: Path, movie_ids: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Read ``tags.csv`` (movieId, tag): movie positions and tags, lower case and stripped.
+
+    Tags of movies missing from the catalogue, and empty tags, are dropped.
+
+    Raises:
+        DatasetError: if the file cannot be read or lacks a column.
+    """
+    try:
+        table = pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
+            column_types=TAG_COLUMNS, include_columns=list(TAG_COLUMNS)))
+    except (OSError, KeyError, pa.ArrowInvalid) as err:
+        raise DatasetError(f"cannot read {path} as MovieLens tags "
+                           f"({', '.join(TAG_COLUMNS)}): {err}") from err
+    items = positions(table.column("movieId").fill_null(-1).to_numpy(), movie_ids)
+    tags = [str(tag or "").strip().lower() for tag in table.column("tag").to_pylist()]
+    keep = [i for i, tag in enumerate(tags) if tag and items[i] >= 0]
+    return items[keep], [tags[i] for i in keep]
 
 
 def distinct(ids: np.ndarray) -> np.ndarray:

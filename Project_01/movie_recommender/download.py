@@ -32,12 +32,11 @@ import requests
 from tqdm import tqdm
 
 from movie_recommender import MovieRecommenderError
-from movie_recommender.locations import DATASETS
+from movie_recommender.locations import DATASETS, SOURCE_FILES
 
 logger = logging.getLogger(__name__)
 
 GROUPLENS_BASE_URL = "https://files.grouplens.org/datasets/movielens/"
-REQUIRED_FILES = ("movies.csv", "ratings.csv")
 # Small enough that a dropped connection loses little (the unfinished chunk is re-fetched on
 # resume), large enough that a 250 MB download is not dominated by per-chunk overhead.
 CHUNK_SIZE = 64 * 1024
@@ -55,6 +54,10 @@ class DownloadError(MovieRecommenderError):
 
 class InterruptedDownloadError(DownloadError):
     """The connection ended before the whole file arrived; the ``.part`` file is kept."""
+
+
+class UnknownDatasetError(DownloadError, ValueError):
+    """A data-set name that is not one of ``DATASETS``."""
 
 
 class ArchiveError(DownloadError):
@@ -81,19 +84,19 @@ def fetch_dataset(name: str, cache_dir: Path, *, base_url: str = GROUPLENS_BASE_
         ``<cache_dir>/<name>``.
 
     Raises:
-        ValueError: ``name`` is not a known dataset.
+        UnknownDatasetError: ``name`` is not a known dataset.
         DownloadError: the host is unreachable, the server answers an error, the transfer
             is cut short, the checksum differs, or the archive is unsafe or unusable.
     """
     if name not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        raise UnknownDatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     cache_dir = Path(cache_dir)
     dataset_dir = cache_dir / name
     if has_required_files(dataset_dir):
         logger.info("Using cached dataset at '%s'", dataset_dir)
         return dataset_dir
     if dataset_dir.exists():
-        raise DownloadError(f"{dataset_dir} exists but does not hold {' and '.join(REQUIRED_FILES)}"
+        raise DownloadError(f"{dataset_dir} exists but does not hold {' and '.join(SOURCE_FILES)}"
                             "; remove it or choose another --cache-dir")
     zip_path = cache_dir / f"{name}.zip"
     try:
@@ -118,8 +121,8 @@ def fetch_dataset(name: str, cache_dir: Path, *, base_url: str = GROUPLENS_BASE_
 
 
 def has_required_files(folder: Path) -> bool:
-    """Return True when ``folder`` holds every file in ``REQUIRED_FILES``."""
-    return all((folder / filename).is_file() for filename in REQUIRED_FILES)
+    """Return True when ``folder`` holds every file in ``SOURCE_FILES``."""
+    return all((folder / filename).is_file() for filename in SOURCE_FILES)
 
 
 def download_verified_zip(session: requests.Session, url: str, zip_path: Path, *,
@@ -261,7 +264,7 @@ def _find_data_folder(root: Path, archive_name: str) -> Path:
     for folder in candidates:
         if has_required_files(folder):
             return folder
-    raise ArchiveError(f"{archive_name} does not contain {' and '.join(REQUIRED_FILES)}")
+    raise ArchiveError(f"{archive_name} does not contain {' and '.join(SOURCE_FILES)}")
 
 
 def _session_or_new(session: requests.Session | None

@@ -28,17 +28,17 @@ from pathlib import Path
 import numpy as np
 
 from movie_recommender import MovieRecommenderError
+from movie_recommender.locations import OPTIONAL_FILES, SOURCE_FILES
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
-SOURCE_FILES = ("movies.csv", "ratings.csv")  # as dataset.SOURCE_FILES, which imports pyarrow
 WHOLE_FILE_LIMIT = 8 << 20
 SAMPLE_BLOCKS, SAMPLE_BLOCK_SIZE = 32, 64 << 10
 STALE_TEMP_SECONDS = 3600
-BUILD_MODULES = ("catalog.py", "collaborative.py", "dataset.py", "index.py", "index_build.py",
-                 "title_search.py")
+BUILD_MODULES = ("catalog.py", "content.py", "dataset.py", "index.py", "index_build.py", "liked.py",
+                 "locations.py", "title_search.py")
 """The modules whose code decides what an index holds (read as files, never imported)."""
 
 
@@ -85,15 +85,21 @@ def code_digest() -> str:
     return digest.hexdigest()
 
 
-def source_stamps(folder: Path) -> dict[str, dict[str, int | str]]:
+def source_stamps(folder: Path) -> dict[str, dict[str, int | str] | None]:
     """Size, mtime and content digest of each source CSV in ``folder``.
 
+    An optional file (``OPTIONAL_FILES``) that is absent is stamped None, so adding it
+    later rebuilds the index.
+
     Raises:
-        SourceFileError: if a source file is missing or unreadable.
+        SourceFileError: if a required source file is missing or any is unreadable.
     """
-    stamps: dict[str, dict[str, int | str]] = {}
-    for name in SOURCE_FILES:
+    stamps: dict[str, dict[str, int | str] | None] = {}
+    for name in SOURCE_FILES + OPTIONAL_FILES:
         path = folder / name
+        if name in OPTIONAL_FILES and not path.exists():
+            stamps[name] = None
+            continue
         try:
             stat = path.stat()
             stamps[name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
@@ -181,7 +187,7 @@ def read_index(directory: Path, stamps: Mapping[str, object]) -> dict[str, np.nd
     if manifest.get("sources") != stamps["sources"]:
         old_sources = manifest.get("sources")
         old_sources = old_sources if isinstance(old_sources, dict) else {}
-        changed = [name for name in SOURCE_FILES
+        changed = [name for name in SOURCE_FILES + OPTIONAL_FILES
                    if old_sources.get(name) != stamps["sources"].get(name)]
         raise StaleIndexError(f"source changed: {', '.join(changed) or 'file list'}")
     try:

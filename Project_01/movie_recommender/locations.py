@@ -1,4 +1,4 @@
-"""Where MovieLens data sets live: their names and the default cache folder.
+"""Where MovieLens data sets live: their names, their file names and the default cache folder.
 
 Kept apart from ``download`` (which imports requests, about 0.2 s) so the command
 line can name the data sets and find the cache without paying for the network stack
@@ -10,6 +10,13 @@ from pathlib import Path
 import platformdirs
 
 DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
+MOVIES_FILE = "movies.csv"
+RATINGS_FILE = "ratings.csv"
+TAGS_FILE = "tags.csv"
+SOURCE_FILES = (MOVIES_FILE, RATINGS_FILE)
+"""The files every MovieLens folder must hold."""
+OPTIONAL_FILES = (TAGS_FILE,)
+"""Files used when a MovieLens folder has them (ml-latest-small, ml-25m do)."""
 CACHE_DIR_ENV = "MOVIELENS_CACHE_DIR"
 
 

@@ -6,11 +6,14 @@ JSON object (one per query; ``--batch`` writes one per line)::
      "matched_movie": {"movieId": 1, "title": "Toy Story (1995)", "year": 1995,
                        "genres": ["Adventure", ...], "match_score": 1.0},
      "candidates": [ ...the other title matches, same fields... ],
-     "method": "sequential", "fallback": false,
+     "method": "sequential", "basis": "collaborative", "fallback": false,
+     "fallback_reason": null,
      "recommendations": [{"rank": 1, "movieId": 3114, "title": "Toy Story 2 (1999)",
                           "year": 1999, "genres": [...], "score": 0.93,
                           "reason": "liked by 58 % of its 68 fans"}, ...]}
 
+``basis`` is "content-based" and ``fallback`` true when the movie had too few fans (or the
+filters left nothing): ``fallback_reason`` then says which, one of ``recommender.FALLBACKS``.
 A query that fails in ``--batch`` gives ``{"query": {...}, "error": "no movie matches ..."}``.
 """
 from __future__ import annotations
@@ -45,7 +48,9 @@ def answer_to_dict(answer: Answer, catalog: Catalog, query: dict[str, Any]) -> d
         "candidates": [{**movie_fields(catalog, m.position), "match_score": m.score}
                        for m in others],
         "method": answer.method,
-        "fallback": answer.fallback,
+        "basis": "collaborative" if answer.fallback is None else "content-based",
+        "fallback": answer.fallback is not None,
+        "fallback_reason": answer.fallback,
         "recommendations": [
             {"rank": rank, **movie_fields(catalog, rec.item), "score": round(rec.score, 6),
              "reason": rec.reason}
@@ -72,8 +77,8 @@ def format_table(answer: Answer, catalog: Catalog) -> str:
                      f"  [movieId {int(catalog.movie_ids[match.position])}]")
     movie = answer.movie
     heading = f"Recommendations for {catalog.titles[movie]} (method: {answer.method})"
-    if answer.fallback:
-        heading += " -- FALLBACK: nobody liked this movie, so by genre and title"
+    if answer.fallback is not None:
+        heading += f" -- {answer.fallback_note()}"
     lines += ["", heading + ":"]
     if not answer.recommendations:
         lines.append("  (no movie passes the filters; try a lower --min-ratings or "

@@ -1,6 +1,6 @@
 """Answer one query: find the movie by title, then recommend what its fans also liked.
 
-Ties the catalogue, the title search and the collaborative model (all plain arrays,
+Ties the catalogue, the title search and the liked matrices (all plain arrays,
 usually memory-mapped from the index) together; no I/O and no printing here.
 """
 from __future__ import annotations
@@ -10,16 +10,24 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from movie_recommender import MovieRecommenderError, collaborative
+from movie_recommender import ArraysMismatchError, MovieRecommenderError, liked, scorers
 from movie_recommender.catalog import Catalog
-from movie_recommender.collaborative import Recommendation
-from movie_recommender.title_search import (MIN_MATCH_SCORE, TitleIndex, TitleMatch,
-                                            title_aliases)
+from movie_recommender.content import TagMatrix, recommend_by_content
+from movie_recommender.scorers import Recommendation
+from movie_recommender.title_search import MIN_MATCH_SCORE, TitleIndex, TitleMatch
 
 SHOWN_MATCHES = 5
 SUGGESTIONS = 3
-FALLBACK_TITLE_WEIGHT = 0.5
-"""In the no-fans fallback, title similarity counts half as much as shared genres."""
+MIN_FANS = 5
+"""A movie liked by fewer users than this gets content-based recommendations instead
+(``content``): what one to four people also liked is an anecdote, not a pattern."""
+
+NO_FANS = "no_fans"
+TOO_FEW_FANS = "too_few_fans"
+FILTERED_OUT = "filtered_out"
+NO_CANDIDATES = "no_candidates"
+FALLBACKS = (NO_FANS, TOO_FEW_FANS, FILTERED_OUT, NO_CANDIDATES)
+"""Why an answer is content-based rather than collaborative (``Answer.fallback``)."""
 
 
 class MovieNotFoundError(MovieRecommenderError):
@@ -32,16 +40,32 @@ class Answer:
 
     Attributes:
         matches: the best title matches, the chosen movie first.
-        method: the collaborative-filtering method used.
-        fallback: True when the movie had no fans and the recommendations come from
-            genres and title similarity instead.
+        method: the collaborative-filtering method asked for.
+        fallback: None for a collaborative answer; else why the recommendations are
+            content-based instead, one of ``FALLBACKS``: nobody liked the movie, fewer
+            than ``MIN_FANS`` did, the filters removed every collaborative candidate,
+            or the method found none (``lift`` when no fan rated it above 4).
         recommendations: best first.
+        n_fans: how many users liked the matched movie.
     """
 
     matches: list[TitleMatch]
     method: str
-    fallback: bool
+    fallback: str | None
     recommendations: list[Recommendation]
+    n_fans: int = 0
+
+    def fallback_note(self) -> str | None:
+        """What happened, in words, when the answer is content-based (else None)."""
+        if self.fallback is None:
+            return None
+        what = {NO_FANS: "nobody liked this movie (rated it 4 or more)",
+                TOO_FEW_FANS: f"only {self.n_fans} {'user' if self.n_fans == 1 else 'users'} "
+                              f"liked this movie, fewer than {MIN_FANS}",
+                FILTERED_OUT: "nothing its fans liked passes --genre / --min-ratings",
+                NO_CANDIDATES: f"the {self.method} method finds nothing for this movie",
+                }[self.fallback]
+        return f"FALLBACK: {what}; content-based instead (genres, tags if any, popularity)"
 
     @property
     def movie(self) -> int:
@@ -51,34 +75,39 @@ class Answer:
 
 @dataclasses.dataclass(frozen=True)
 class Recommender:
-    """A data set's catalogue, title search and collaborative model."""
+    """A data set's catalogue, title search, liked matrices and tags."""
 
     catalog: Catalog
     titles: TitleIndex
-    model: collaborative.LikedMatrices
+    model: liked.LikedMatrices
+    tags: TagMatrix
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Recommender:
-        """Assemble from the index's ``catalog.*``, ``title.*`` and ``model.*`` arrays.
+        """Assemble from the index's ``catalog.*``, ``title.*``, ``model.*`` and ``tags.*``.
 
         Raises:
-            ValueError: if a part is missing or the parts do not fit together.
+            ArraysMismatchError: if a part is missing or the parts do not fit together.
         """
-        parts: dict[str, dict[str, np.ndarray]] = {"catalog": {}, "title": {}, "model": {}}
+        parts: dict[str, dict[str, np.ndarray]] = {"catalog": {}, "title": {}, "model": {},
+                                                   "tags": {}}
         for key, array in arrays.items():
             part, _, name = key.partition(".")
             parts.setdefault(part, {})[name] = array
         try:
             recommender = cls(Catalog.from_arrays(parts["catalog"]),
                               TitleIndex.from_arrays(parts["title"]),
-                              collaborative.from_arrays(parts["model"]))
+                              liked.from_arrays(parts["model"]),
+                              TagMatrix.from_arrays(parts["tags"]))
         except KeyError as err:
-            raise ValueError(f"index lacks the array {err}") from err
+            raise ArraysMismatchError(f"index lacks the array {err}") from err
+        except ValueError as err:  # from the title search's own check
+            raise ArraysMismatchError(str(err)) from err
         n_movies = len(recommender.catalog)
-        if recommender.model.n_items != n_movies or (
+        if n_movies not in (recommender.model.n_items, recommender.tags.n_movies) or (
                 len(recommender.titles.alias_movie)
                 and int(recommender.titles.alias_movie.max()) >= n_movies):
-            raise ValueError("catalogue, title search and model disagree on the movies")
+            raise ArraysMismatchError("catalogue, title search and model disagree on the movies")
         return recommender
 
     def find(self, query: str, year: int | None = None) -> list[TitleMatch]:
@@ -120,7 +149,7 @@ class Recommender:
 
         Args:
             matches: from ``find``/``find_id``.
-            method: one of ``collaborative.METHODS``.
+            method: one of ``scorers.METHODS``.
             top: how many recommendations.
             genres: keep only movies with at least one of these genres (any case).
             min_ratings: skip movies with fewer ratings than this.
@@ -132,47 +161,14 @@ class Recommender:
         exclude = self.catalog.n_ratings < min_ratings
         if genres:
             exclude |= (self.catalog.genre_bits & self.catalog.genre_mask(genres)) == 0
-        found = collaborative.recommend(self.model, movie, method, k=top, exclude=exclude)
-        if found:
-            return Answer(matches, method, False, found)
-        return Answer(matches, method, True, self.fallback(movie, top, exclude))
-
-    def fallback(self, movie: int, top: int, exclude: np.ndarray) -> list[Recommendation]:
-        """Movies sharing genres with ``movie`` and with similar titles (for a fan-less movie).
-
-        Score: genre overlap (Jaccard) + ``FALLBACK_TITLE_WEIGHT`` x title cosine; ties go to
-        the more rated movie.
-        """
-        scores, title_similarity = self._fallback_scores(movie)
-        allowed = ~exclude & (scores > 0)
-        allowed[movie] = False
-        candidates = np.flatnonzero(allowed)
-        if len(candidates) > top:  # keep the best scores and everything tied at the cut
-            kth = np.partition(scores[candidates], len(candidates) - top)[len(candidates) - top]
-            candidates = candidates[scores[candidates] >= kth]
-        order = np.lexsort((candidates, -self.catalog.n_ratings[candidates].astype(np.int64),
-                            -scores[candidates]))
-        chosen = candidates[order[:top]]
-        return [Recommendation(int(j), float(scores[j]),
-                               self._fallback_reason(movie, int(j), title_similarity[j]))
-                for j in chosen]
-
-    def _fallback_scores(self, movie: int) -> tuple[np.ndarray, np.ndarray]:
-        """Fallback score of every movie (rounded to 1e-9), and its title similarity."""
-        bits = self.catalog.genre_bits
-        shared = np.bitwise_count(bits & bits[movie]).astype(np.float64)
-        union = np.bitwise_count(bits | bits[movie]).astype(np.float64)
-        genre_overlap = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
-        title_text = title_aliases(self.catalog.titles[movie])[0]
-        title_similarity = self.titles.scores(title_text, len(self.catalog))
-        scores = genre_overlap + FALLBACK_TITLE_WEIGHT * title_similarity
-        return np.round(scores, 9), title_similarity
-
-    def _fallback_reason(self, movie: int, other: int, title_similarity: float) -> str:
-        shared = [g for g in self.catalog.genres(other) if g in self.catalog.genres(movie)]
-        parts = []
-        if shared:
-            parts.append(f"shares {', '.join(shared)}")
-        if title_similarity >= MIN_MATCH_SCORE:
-            parts.append(f"similar title ({title_similarity:.2f})")
-        return "no fans to learn from; " + " and ".join(parts or ["closest by genre"])
+        n_fans = len(self.model.fans(movie))
+        if method != "popular" and n_fans < MIN_FANS:
+            why = NO_FANS if n_fans == 0 else TOO_FEW_FANS
+        else:
+            found = scorers.recommend(self.model, movie, method, k=top, exclude=exclude)
+            if found:
+                return Answer(matches, method, None, found, n_fans)
+            unfiltered = scorers.recommend(self.model, movie, method, k=1)
+            why = FILTERED_OUT if unfiltered else NO_CANDIDATES
+        return Answer(matches, method, why, recommend_by_content(
+            self.catalog, self.tags, movie, top, exclude), n_fans)

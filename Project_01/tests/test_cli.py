@@ -1,6 +1,7 @@
 """Command-line behaviour of movie_recommendations.py."""
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
@@ -90,23 +91,15 @@ def test_json_output_is_the_documented_object(run) -> None:
     assert first["rank"] == 1 and first["score"] > 0 and "fans" in first["reason"]
 
 
-@pytest.mark.parametrize("method", ["sequential", "cosine", "lift", "popular"])
-def test_every_method_never_recommends_the_query(run, method: str) -> None:
-    """Whatever the method, the matched movie is not among its own recommendations."""
-    code, out = run("--movie-title", "Toy Story", "--method", method, "--format", "json")
-    assert code == 0
-    record = json.loads(out)
-    assert record["method"] == method
-    assert 1 not in [rec["movieId"] for rec in record["recommendations"]]
-    assert record["recommendations"]
-
-
 def test_genre_and_min_ratings_filters(run) -> None:
-    """--genre keeps only that genre; --min-ratings drops thinly rated movies."""
+    """--genre keeps only that genre; --min-ratings drops thinly rated movies, and when
+    nothing is left the answer says the filters did it."""
     _, out = run("--movie-title", "Toy Story", "--genre", "romance", "--format", "json")
     assert [rec["movieId"] for rec in json.loads(out)["recommendations"]] == [5]
     _, out = run("--movie-title", "Toy Story", "--min-ratings", "7", "--format", "json")
-    assert json.loads(out)["recommendations"] == []
+    record = json.loads(out)
+    assert record["recommendations"] == []
+    assert (record["basis"], record["fallback_reason"]) == ("content-based", "filtered_out")
 
 
 def test_year_picks_the_remake(run) -> None:
@@ -118,16 +111,64 @@ def test_year_picks_the_remake(run) -> None:
 
 
 def test_movie_without_fans_gets_a_labelled_fallback(run) -> None:
-    """Nobody liked Lonely Film: the answer says so and recommends by genre and title."""
+    """Nobody liked Lonely Film: the answer says so and recommends by content."""
     code, out = run("--movie-title", "Lonely Film", "--format", "json")
     assert code == 0
     record = json.loads(out)
-    assert record["fallback"] is True
+    assert (record["basis"], record["fallback"], record["fallback_reason"]) == \
+        ("content-based", True, "no_fans")
     recs = record["recommendations"]
     assert recs[0]["movieId"] == 5  # Amelie: both Comedy and Romance
-    assert all(rec["reason"].startswith("no fans to learn from") for rec in recs)
+    assert recs[0]["reason"] == "content-based: shares Comedy, Romance; 6 ratings"
+    assert all(rec["reason"].startswith("content-based: ") for rec in recs)
     _, table = run("--movie-title", "Lonely Film")
-    assert "FALLBACK" in table
+    assert "FALLBACK: nobody liked this movie (rated it 4 or more); content-based" in table
+
+
+@pytest.fixture(name="tagged_dir")
+def fixture_tagged_dir(tmp_path: Path, tiny_rows: tuple, make_movielens) -> Path:
+    """The tiny set plus one fan (user 13) for Romance of Amelie, and a tags.csv that
+    ties Amelie to it ("paris") and Toy Story to Hamlet 1996 ("classic")."""
+    movies, ratings = tiny_rows
+    folder = make_movielens(tmp_path / "tagged", movies, ratings + [(13, 10, 5.0, 1)])
+    (folder / "tags.csv").write_text(
+        "userId,movieId,tag,timestamp\n1,5,Paris,1\n2,10,paris,2\n3,5,whimsical,3\n"
+        "1,1,classic,4\n2,7,Classic ,5\n", encoding="utf-8")
+    return folder
+
+
+def test_too_few_fans_back_off_to_genres_and_tags(tagged_dir: Path, cache_dir: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """One fan is below MIN_FANS: no "100 % of its 1 fans", but a content-based list in
+    which the shared tag puts Amelie ahead of Lonely Film (same genre overlap)."""
+    argv = ["--data-dir", str(tagged_dir), "--cache-dir", str(cache_dir), "--min-ratings", "1",
+            "--movie-title", "Romance of Amelie"]
+    assert main([*argv, "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["matched_movie"]["movieId"] == 10
+    assert record["fallback_reason"] == "too_few_fans"
+    assert [rec["movieId"] for rec in record["recommendations"]][:2] == [5, 9]
+    assert record["recommendations"][0]["reason"] == \
+        "content-based: shares Romance; tags paris; 6 ratings"
+    assert main(argv) == 0
+    assert "FALLBACK: only 1 user liked this movie, fewer than 5; content-based" in \
+        capsys.readouterr().out
+
+
+def test_filters_that_empty_the_list_are_named(tagged_dir: Path, cache_dir: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """Toy Story's fans liked no Romance movie with 7 ratings: the content-based list
+    (under the same filters) finds Hamlet 1996 through the shared tag."""
+    argv = ["--data-dir", str(tagged_dir), "--cache-dir", str(cache_dir), "--movie-title",
+            "Toy Story", "--genre", "Romance", "--min-ratings", "7"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "FALLBACK: nothing its fans liked passes --genre / --min-ratings" in out
+    assert "content-based: tags classic; 7 ratings" in out
+    assert main([*argv, "--format", "json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["fallback_reason"] == "filtered_out"
+    assert [rec["movieId"] for rec in record["recommendations"]] == [7]
 
 
 def test_unknown_title_is_one_error_line(run) -> None:
@@ -183,9 +224,49 @@ def test_batch_all_good_exits_zero(run, tmp_path: Path) -> None:
 
 
 def test_missing_batch_file_is_an_error(run, tmp_path: Path) -> None:
-    """An unreadable --batch file exits 1."""
-    code, _ = run("--batch", str(tmp_path / "nope.txt"))
-    assert code == 1
+    """An unreadable --batch file exits 1 with one line naming it, and answers nothing."""
+    missing = tmp_path / "nope.txt"
+    code, out = run("--batch", str(missing))
+    assert code == 1 and out == ""
+    errors = [line for line in run.err.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and f"cannot read --batch file {missing}" in errors[0]
+    assert "Traceback" not in run.err
+
+
+def test_batch_dash_reads_standard_input(run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--batch -`` answers the lines of standard input."""
+    monkeypatch.setattr(sys, "stdin", io.StringIO("Toy Story\n\nid:3\n"))
+    code, out = run("--batch", "-")
+    assert code == 0
+    assert [json.loads(line)["matched_movie"]["movieId"] for line in out.splitlines()] == [1, 3]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--movie-titel", "Toy Story"], "unknown option --movie-titel; did you mean --movie-title?"),
+    (["--movie-title", "Toy Story", "--top", "abc"],
+     "argument --top: must be a whole number, not 'abc'"),
+])
+def test_usage_errors_say_what_is_wrong(args: list[str], message: str,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A mistyped option is named with a suggestion; a bad number is worded for people."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+
+
+def test_closed_pipe_ends_quietly(bundled_dir: Path, cache_dir: Path) -> None:
+    """``| head -1`` on a table longer than the pipe's buffer: exit 0, no traceback."""
+    script = Path(__file__).resolve().parents[1] / "movie_recommendations.py"
+    with subprocess.Popen([sys.executable, str(script), "--data-dir", str(bundled_dir),
+                           "--cache-dir", str(cache_dir), "--movie-title", "Toy Story",
+                           "--min-ratings", "0", "--top", "2000"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.readline()
+        process.stdout.close()  # the reader leaves before the tool is done writing
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
 
 
 def test_evaluate_prints_every_method(bundled_dir: Path, tmp_path: Path,

@@ -10,8 +10,8 @@ import requests
 
 from movie_recommender import MovieRecommenderError
 from movie_recommender.download import (DownloadError, InterruptedDownloadError,
-                                        download_to_part, fetch_dataset, is_safe_member,
-                                        parse_md5)
+                                        UnknownDatasetError, download_to_part, fetch_dataset,
+                                        is_safe_member, parse_md5)
 from movie_recommender.locations import default_cache_dir
 
 NAME = "ml-25m"
@@ -292,9 +292,9 @@ def test_unusable_cache_folder_is_a_one_line_error(grouplens, archive, tmp_path:
     assert not_a_folder.read_text() == "a file"
 
 
-def test_unknown_dataset_name_is_a_value_error(tmp_path: Path) -> None:
+def test_unknown_dataset_name_is_a_named_error(tmp_path: Path) -> None:
     """Names outside DATASETS are refused before any I/O."""
-    with pytest.raises(ValueError, match="unknown dataset 'ml-1b'"):
+    with pytest.raises(UnknownDatasetError, match="unknown dataset 'ml-1b'"):
         fetch_dataset("ml-1b", tmp_path)
     assert not list(tmp_path.iterdir())
 

@@ -1,12 +1,15 @@
-"""The offline evaluation protocol (movie_recommender.evaluation) on fixtures with known answers."""
+"""The offline evaluation (holdout, tuning, metrics, report, evaluation) on known answers."""
 import numpy as np
 import pytest
 
-from movie_recommender import collaborative, evaluation
-from movie_recommender.collaborative import Ratings, SequentialParams
+from movie_recommender import evaluation, holdout, liked, metrics, scorers, tuning
+from movie_recommender.holdout import QueryPairs, UserSample
+from movie_recommender.liked import Ratings
+from movie_recommender.report import format_table, report_to_dict
+from movie_recommender.scorers import SequentialParams
 
 PURE_NEXT = SequentialParams(window=1, backward=0.0, backoff=0.0, beta=0.0)
-FOUR_USERS = evaluation.UserSample(eval_users=4, seed=3)
+FOUR_USERS = UserSample(eval_users=4, seed=3)
 
 
 def ratings_from_sequences(sequences: list[list[int]], n_items: int,
@@ -49,7 +52,7 @@ def fixture_rotations() -> Ratings:
 
 def test_holdout_split_takes_last_like_and_the_one_before(chain: Ratings) -> None:
     """Target = last like, query = the like before; users with < 5 likes are left out."""
-    split = evaluation.holdout_split(chain)
+    split = holdout.holdout_split(chain)
     assert split.users.tolist() == [0, 1, 2, 3, 4]
     assert split.targets.tolist() == [5, 6, 7, 8, 9]
     assert split.queries.tolist() == [4, 5, 6, 7, 8]
@@ -58,8 +61,8 @@ def test_holdout_split_takes_last_like_and_the_one_before(chain: Ratings) -> Non
 
 def test_validation_split_is_one_step_earlier_and_drops_test_targets(chain: Ratings) -> None:
     """Validation targets are the second-to-last likes; both held-out likes leave training."""
-    test = evaluation.holdout_split(chain)
-    valid = evaluation.holdout_split(chain, steps_back=1)
+    test = holdout.holdout_split(chain)
+    valid = holdout.holdout_split(chain, steps_back=1)
     assert valid.targets.tolist() == [4, 5, 6, 7, 8]
     assert valid.queries.tolist() == [3, 4, 5, 6, 7]
     assert not (valid.train & ~test.train).any()
@@ -70,15 +73,15 @@ def test_training_never_contains_the_targets(rotations: Ratings,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """No model the evaluation builds has seen a held-out (user, target) like."""
     built: list[Ratings] = []
-    real_build = collaborative.build_model
+    real_build = liked.build_model
 
-    def recording_build(ratings: Ratings) -> collaborative.LikedMatrices:
+    def recording_build(ratings: Ratings) -> liked.LikedMatrices:
         built.append(ratings)
         return real_build(ratings)
-    monkeypatch.setattr(collaborative, "build_model", recording_build)
+    monkeypatch.setattr(liked, "build_model", recording_build)
     evaluation.evaluate(rotations, param_grid=[PURE_NEXT])
-    test = evaluation.holdout_split(rotations)
-    valid = evaluation.holdout_split(rotations, steps_back=1)
+    test = holdout.holdout_split(rotations)
+    valid = holdout.holdout_split(rotations, steps_back=1)
     held_out = set(zip(test.users.tolist(), test.targets.tolist()))
     assert len(built) == 2
     for training in built:
@@ -129,25 +132,25 @@ def test_sample_of_users_is_reproducible(rotations: Ratings) -> None:
 def test_tuning_on_a_sample_of_the_evaluated_users(rotations: Ratings) -> None:
     """``tune_users`` tunes on that many of the evaluated users and tests on all of them."""
     report = evaluation.evaluate(rotations, methods=["sequential"], k=5,
-                                 users=evaluation.UserSample(eval_users=10, tune_users=4),
+                                 users=UserSample(eval_users=10, tune_users=4),
                                  param_grid=[PURE_NEXT])
     assert report.validation is not None and report.validation.n_users == 4
     assert report.results[0].n_users == 10
     everyone = evaluation.evaluate(rotations, methods=["sequential"], k=5,
-                                   users=evaluation.UserSample(tune_users=100),
+                                   users=UserSample(tune_users=100),
                                    param_grid=[PURE_NEXT])
     assert everyone.validation is not None and everyone.validation.n_users == 12
 
 
 def test_sample_users_is_sorted_unique_seeded_and_all_when_not_bounded() -> None:
     """The evaluated users are a seeded sample without repeats, or everyone."""
-    sample = evaluation.sample_users(50, 10, seed=7)
+    sample = holdout.sample_users(50, 10, seed=7)
     assert len(sample) == 10 and len(set(sample.tolist())) == 10
     assert np.all(np.diff(sample) > 0) and sample.max() < 50
-    assert np.array_equal(sample, evaluation.sample_users(50, 10, seed=7))
-    assert not np.array_equal(sample, evaluation.sample_users(50, 10, seed=8))
-    assert np.array_equal(evaluation.sample_users(5, None, seed=0), np.arange(5))
-    assert np.array_equal(evaluation.sample_users(5, 9, seed=0), np.arange(5))
+    assert np.array_equal(sample, holdout.sample_users(50, 10, seed=7))
+    assert not np.array_equal(sample, holdout.sample_users(50, 10, seed=8))
+    assert np.array_equal(holdout.sample_users(5, None, seed=0), np.arange(5))
+    assert np.array_equal(holdout.sample_users(5, 9, seed=0), np.arange(5))
 
 
 def random_sequences(n_users: int, n_items: int = 30, seed: int = 11) -> list[list[int]]:
@@ -158,7 +161,7 @@ def random_sequences(n_users: int, n_items: int = 30, seed: int = 11) -> list[li
             for _ in range(n_users)]
 
 
-def rank_in(recommendations: list[collaborative.Recommendation], target: int) -> int:
+def rank_in(recommendations: list[scorers.Recommendation], target: int) -> int:
     """1-based rank of ``target`` among the recommendations, 0 when absent."""
     items = [rec.item for rec in recommendations]
     return items.index(target) + 1 if target in items else 0
@@ -169,14 +172,16 @@ def test_tuning_ranks_match_recommend() -> None:
     grid point must still rank exactly as ``recommend`` does."""
     sequences = random_sequences(80)
     ratings = ratings_from_sequences(sequences, n_items=30)
-    model = collaborative.build_model(ratings, late_likes=2)
+    model = liked.build_model(ratings)
     queries = np.array([seq[0] for seq in sequences])
     targets = np.array([seq[-1] for seq in sequences])
-    grid = evaluation.default_param_grid()[::5]
-    assert len({params.late for params in grid}) == 2 and len({params.beta for params in grid}) == 3
-    ranks = evaluation.tuning_ranks(evaluation.QueryPairs(model, queries, targets), grid, k=5)
+    grid = tuning.default_param_grid()[::5]
+    assert len({params.above_4 for params in grid}) == 2
+    assert len({params.beta for params in grid}) == 3
+    assert len({params.backoff for params in grid}) == 4
+    ranks = tuning.tuning_ranks(QueryPairs(model, queries, targets), grid, k=5)
     for params, row in zip(grid, ranks):
-        expected = [rank_in(collaborative.recommend(model, int(query), k=5, params=params),
+        expected = [rank_in(scorers.recommend(model, int(query), k=5, params=params),
                             int(target))
                     for query, target in zip(queries, targets)]
         assert row.tolist() == expected
@@ -187,7 +192,7 @@ def test_tuning_ranks_match_recommend() -> None:
 def test_two_processes_give_the_same_report() -> None:
     """``jobs=2`` shares tuning and test queries between two processes; no figure changes."""
     ratings = ratings_from_sequences(random_sequences(90), n_items=30)
-    grid = evaluation.default_param_grid()[::24]
+    grid = tuning.default_param_grid()[::12]
     alone = evaluation.evaluate(ratings, k=5, param_grid=grid)
     shared = evaluation.evaluate(ratings, k=5, param_grid=grid, jobs=2)
     assert shared == alone
@@ -197,19 +202,18 @@ def test_two_processes_give_the_same_report() -> None:
 
 def test_rank_matrix_of_no_pairs_is_empty(chain: Ratings) -> None:
     """Nothing to rank gives a matrix with the asked rows and no columns."""
-    pairs = evaluation.QueryPairs(collaborative.build_model(chain), np.zeros(0, np.int64),
-                                  np.zeros(0, np.int64))
-    ranks = evaluation.rank_matrix(lambda *_: np.ones((3, 1)), pairs, n_rows=3, jobs=2)
+    pairs = QueryPairs(liked.build_model(chain), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    ranks = metrics.rank_matrix(lambda *_: np.ones((3, 1)), pairs, n_rows=3, jobs=2)
     assert ranks.shape == (3, 0)
 
 
 def test_report_table_and_dict(rotations: Ratings) -> None:
     """The text table has one row per method; the dict holds the same figures."""
-    report = evaluation.evaluate(rotations, methods=["cosine", "popular"], k=5)
-    lines = evaluation.format_table(report, k=5).splitlines()
+    measured = evaluation.evaluate(rotations, methods=["cosine", "popular"], k=5)
+    lines = format_table(measured, k=5).splitlines()
     assert lines[0].split() == ["method", "HR@5", "NDCG@5", "users"]
     assert lines[1].startswith("cosine") and "1.0000 ± 0.0000" in lines[1]
     assert lines[2].startswith("popular") and "0.5000 ± 0.1508" in lines[2]
-    as_dict = evaluation.report_to_dict(report)
+    as_dict = report_to_dict(measured)
     assert [row["hit_rate"] for row in as_dict["results"]] == [1.0, 0.5]
     assert as_dict["n_eligible"] == 12 and as_dict["validation"] is None

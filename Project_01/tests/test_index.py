@@ -59,6 +59,21 @@ def test_index_lives_under_the_cache_dir_only(tiny_dir: Path, cache_dir: Path) -
     assert entries[0].startswith("build-")
 
 
+def test_adding_tags_rebuilds_with_the_tags(tiny_dir: Path, cache_dir: Path,
+                                           builds: list[Path]) -> None:
+    """tags.csv is optional, but once it appears the index is rebuilt and holds the tags."""
+    arrays = index.open_index(tiny_dir, cache_dir, progress=False)
+    assert len(arrays["tags.term"]) == 0
+    (tiny_dir / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,5,Paris,1\n"
+                                       "2,10,paris ,2\n3,99,unknown movie,3\n",
+                                       encoding="utf-8")
+    arrays = index.open_index(tiny_dir, cache_dir, progress=False)
+    assert len(builds) == 2
+    tags = Recommender.from_arrays(arrays).tags
+    assert list(tags.vocabulary) == ["paris"]
+    assert tags.cosines(4)[[4, 9]].tolist() == pytest.approx([1.0, 1.0])  # movieIds 5, 10
+
+
 @pytest.mark.parametrize("change", ["touch", "edit_same_size", "append"])
 def test_changed_source_rebuilds(tiny_dir: Path, cache_dir: Path, builds: list[Path],
                                  tiny_rows: tuple, change: str) -> None:

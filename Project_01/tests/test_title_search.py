@@ -1,14 +1,17 @@
 """Title normalisation and TF-IDF title search."""
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from movie_recommender.index_build import fit_title_index
 from movie_recommender.recommender import MovieNotFoundError, Recommender
-from movie_recommender.title_search import (normalize, parse_query, title_aliases,
-                                            title_features)
+from movie_recommender import title_rank, title_search
+from movie_recommender.title_search import (canonical_words, normalize, parse_query,
+                                            title_aliases, title_features)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -72,6 +75,36 @@ def test_parse_query(query: str, expected: tuple) -> None:
     ("Hamlet (1948)", None, "Hamlet (1948)"),
     ("Hamlet", 2000, "Hamlet (2000)"),                      # --year
     ("Blade Runner 2049", None, "Blade Runner 2049 (2017)"),  # the year is in the title
+    # popularity among near-equal matches: the franchise's best-known film
+    ("star wars", None, "Star Wars: Episode IV - A New Hope (1977)"),
+    ("lord of the rings", None, "Lord of the Rings: The Fellowship of the Ring, The (2001)"),
+    ("the hobbit", None, "Hobbit: An Unexpected Journey, The (2012)"),
+    # numerals, both ways, and a sequel by its place in the series
+    ("godfather 2", None, "Godfather: Part II, The (1974)"),
+    ("terminator ii", None, "Terminator 2: Judgment Day (1991)"),
+    ("back to the future part 2", None, "Back to the Future Part II (1989)"),
+    ("rocky 3", None, "Rocky III (1982)"),
+    ("shrek the third", None, "Shrek the Third (2007)"),
+    ("harry potter 3", None, "Harry Potter and the Prisoner of Azkaban (2004)"),
+    ("die hard 3", None, "Die Hard: With a Vengeance (1995)"),
+    ("toy story", None, "Toy Story (1995)"),
+    # compounds and punctuation
+    ("spiderman", None, "Spider-Man (2002)"),
+    ("xmen", None, "X-Men (2000)"),
+    ("walle", None, "WALL·E (2008)"),
+    ("oceans eleven", None, "Ocean's Eleven (2001)"),
+    ("dr strangelove", None,
+     "Dr. Strangelove or: How I Learned to Stop Worrying and Love the Bomb (1964)"),
+    ("lalaland", None, "La La Land (2016)"),
+    # alternative titles, missing and extra words, very short titles
+    ("wo hu cang long", None, "Crouching Tiger, Hidden Dragon (Wo hu cang long) (2000)"),
+    ("empire strikes back", None, "Star Wars: Episode V - The Empire Strikes Back (1980)"),
+    ("the intouchables", None, "Intouchables (2011)"),
+    ("up", None, "Up (2009)"),
+    ("her", None, "Her (2013)"),
+    ("heat", None, "Heat (1995)"),
+    ("e.t.", None, "E.T. the Extra-Terrestrial (1982)"),
+    ("et", None, "E.T. the Extra-Terrestrial (1982)"),
 ])
 def test_search_bundled(bundled: Recommender, query: str, year: int | None,
                         expected: str) -> None:
@@ -80,22 +113,32 @@ def test_search_bundled(bundled: Recommender, query: str, year: int | None,
     assert bundled.catalog.titles[best.position] == expected
 
 
-def test_candidates_sorted_and_ties_go_to_most_rated(bundled: Recommender) -> None:
-    """Candidates come best first; equal scores are ordered by number of ratings."""
+def test_candidates_sorted_and_remakes_ordered_by_ratings(bundled: Recommender) -> None:
+    """Candidates come best first; remakes with the same title go by number of ratings."""
     matches = bundled.find("Hamlet")
     scores = [m.score for m in matches]
     assert scores == sorted(scores, reverse=True)
-    hamlets = [m for m in matches if m.score == matches[0].score]
-    assert len(hamlets) >= 2  # the plain "Hamlet" remakes tie on title alone
+    hamlets = [m for m in matches if bundled.catalog.title_without_year(m.position) == "Hamlet"]
+    assert len(hamlets) >= 2
     counts = [int(bundled.catalog.n_ratings[m.position]) for m in hamlets]
     assert counts == sorted(counts, reverse=True)
     assert counts[0] > counts[-1]
 
 
-def test_search_is_deterministic(bundled: Recommender) -> None:
-    """The same query gives the same ranked candidates every time."""
-    first = bundled.find("Star Wars")
-    assert all(bundled.find("Star Wars") == first for _ in range(3))
+@pytest.mark.parametrize(("popularity", "expected"), [
+    ([5, 5, 5], [0, 1, 2]),   # a full tie: catalogue order
+    ([1, 9, 5], [1, 2, 0]),   # equal titles: the most rated first
+])
+def test_search_is_deterministic(popularity: list[int], expected: list[int]) -> None:
+    """Equal titles are ordered by ratings, then position, on two separately fitted indexes."""
+    titles = ["Hamlet (1948)", "Hamlet (1996)", "Hamlet (2000)", "Toy Story (1995)"]
+    years = np.array([1948, 1996, 2000, 1995])
+    counts = np.array([*popularity, 100])
+    first, second = fit_title_index(titles), fit_title_index(list(titles))
+    got = [m.position for m in first.search("hamlet", counts, years, k=3)]
+    assert got == expected
+    assert second.search("hamlet", counts, years, k=3) == first.search("hamlet", counts,
+                                                                      years, k=3)
 
 
 def test_no_match_suggests_closest(bundled: Recommender) -> None:
@@ -129,3 +172,68 @@ def test_unseen_features_lower_the_score() -> None:
     assert index.scores("qqqq zzzz", n_movies).max() < 0.2
     assert index.scores("interstelar", n_movies)[1] > 0.5
     assert index.scores("toy story", n_movies)[2] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("godfather part ii", ["godfather", "2"]),
+    ("godfather 2", ["godfather", "2"]),
+    ("star wars episode iv a new hope", ["star", "wars", "4", "a", "new", "hope"]),
+    ("kill bill vol 1", ["kill", "bill", "1"]),
+    ("the two towers", ["the", "2", "towers"]),
+    ("history of the world part i", ["history", "of", "the", "world", "1"]),
+    ("i robot", ["i", "robot"]),                      # "I" is a word here
+    ("v for vendetta", ["v", "for", "vendetta"]),
+    ("x men", ["x", "men"]),
+    ("rocky v", ["rocky", "5"]),
+])
+def test_canonical_words(text: str, expected: list[str]) -> None:
+    """Roman numerals, number words and "Part N" become one form; word numerals stay."""
+    assert canonical_words(text) == expected
+
+
+@pytest.mark.parametrize(("typed", "word", "matches"), [
+    ("godfater", "godfather", True), ("interstelar", "interstellar", True),
+    ("recieve", "receive", True),      # swapped letters are one edit
+    ("her", "hen", False),             # short words must be exact
+    ("2", "3", False), ("batman", "superman", False),
+])
+def test_word_similarity(typed: str, word: str, matches: bool) -> None:
+    """Typos of long enough words match partly; numbers and short words only exactly."""
+    similarity = title_rank.word_similarity(typed, word)
+    assert (0 < similarity < 1) if matches else similarity == 0
+
+
+def test_compounds_match_both_ways() -> None:
+    """Words written together or apart cover each other fully."""
+    split = title_rank.Words(["spider", "man", "2"], [1.0, 1.0, 1.0])
+    joined = title_rank.Words(["spiderman", "2"], [1.0, 1.0])
+    assert title_rank.coverage(joined, split) == (1.0, 1.0)
+    assert title_rank.coverage(split, joined) == (1.0, 1.0)
+
+
+def test_popularity_decides_only_among_near_matches() -> None:
+    """A better-known movie wins a near tie but cannot lift a poor match above a good one."""
+    near = title_rank.with_popularity([0.95, 1.0], [200, 15])
+    assert near[0] > near[1]
+    far = title_rank.with_popularity([0.4, 1.0], [10_000, 15])
+    assert far[1] > far[0] and far[1] == 1.0
+
+
+def test_number_no_title_has_picks_the_film_at_that_place() -> None:
+    """"harry potter 3" is the third film by year; an explicit "3" in a title wins."""
+    index = fit_title_index(["Harry Potter and the Chamber of Secrets (2002)",
+                             "Harry Potter and the Sorcerer's Stone (2001)",
+                             "Harry Potter and the Deathly Hallows: Part 2 (2011)",
+                             "Harry Potter and the Prisoner of Azkaban (2004)",
+                             "Potter 3 (1990)"])
+    counts, years = np.array([90, 100, 50, 90, 1]), np.array([2002, 2001, 2011, 2004, 1990])
+    assert index.search("harry potter 3", counts, years)[0].position == 3
+    assert index.search("harry potter 2", counts, years)[0].position == 0  # not "Part 2"
+    assert index.search("potter 3", counts, years)[0].position == 4
+
+
+@pytest.mark.parametrize("module", [title_rank, title_search])
+def test_doctests(module) -> None:
+    """The docstring examples of the search modules hold."""
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,65 +1,75 @@
-"""Parse podcast RSS bytes into plain records (pure: no network, no database).
+"""Parse a podcast feed (RSS 2.0, RSS 1.0 or Atom 1.0) into plain records.
 
-The XML is parsed with xmltodict in streaming mode (``item_depth``): each child of
-``<channel>`` is handed over on its own and dropped, so memory stays small even for
-feeds of tens of thousands of items (``feed_stream.FeedStream`` even hands the
-episodes over in batches while parsing goes on). Entity declarations are refused (xmltodict's
-default ``disable_entities=True``): a feed that declares entities can expand a few
-hundred bytes into gigabytes ("billion laughs") or pull local files into the text
-(external entities, XXE), and no real podcast feed needs them.
+One entry point, in the style of podcastparser's ``parse(url, stream)``:
+``parse_feed(stream, feed_url) -> ParsedFeed``. Pure: no network, no database. Every
+way a document can fail is one ``FeedParseError``.
+
+- xmltodict reads the bytes with its own namespace processing, so a namespace is
+  understood wherever it is declared and whatever prefix it gets (a default namespace on
+  one element included): names are ``itunes:duration``, ``media:content``, ``atom:link``.
+- The items are streamed (``item_depth``): each child of ``<channel>`` (or of an Atom
+  ``<feed>``) is handed over and dropped, so the XML tree is never held whole.
+- Relative URLs are resolved against ``xml:base`` and the feed's own URL; enclosures
+  that are not http(s) (``javascript:``, ``file:``, ``data:``) are dropped and counted.
+- Entity declarations are refused (xmltodict's ``disable_entities=True``): a feed that
+  declares entities can expand a few hundred bytes into gigabytes ("billion laughs") or
+  pull local files into the text (XXE), and no real podcast feed needs them.
 """
 import hashlib
 import html
+import itertools
 import logging
 import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
-from xml.parsers.expat import ExpatError
+from urllib.parse import urljoin
+from xml.parsers import expat
 
 import xmltodict
 
 from podcast_pipeline import PodcastError
+from podcast_pipeline.xml_encoding import UnknownEncodingError, choose_encoding, to_utf8
 
 logger = logging.getLogger(__name__)
 
-# Namespace URIs -> the prefixes used as dictionary keys below; a feed that declares
-# another prefix for one of them is mapped onto these.
-ATOM_NAMESPACE = "http://www.w3.org/2005/Atom"
+ATOM = "http://www.w3.org/2005/Atom"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XML = "http://www.w3.org/XML/1998/namespace"
 NAMESPACES = {
     "http://www.itunes.com/dtds/podcast-1.0.dtd": "itunes",
     "http://www.itunes.com/DTDs/Podcast-1.0.dtd": "itunes",
     "http://purl.org/rss/1.0/modules/content/": "content",
-    ATOM_NAMESPACE: "atom",
     "http://purl.org/dc/elements/1.1/": "dc",
+    "http://search.yahoo.com/mrss/": "media",
+    "http://search.yahoo.com/mrss": "media",
+    ATOM: "atom",
+    RDF: "rdf",
+    XML: "xml",
+    "http://purl.org/rss/1.0/": "",  # RSS 1.0's default namespace: plain names
+    "http://backend.userland.com/rss2": "",  # RSS 2.0 with a namespace of its own
 }
+"""Namespace URI -> the prefix this module reads ("" for none); xmltodict maps names."""
 WEB_SCHEMES = ("http://", "https://")
-_CHANNEL_PATH = ("rss", "channel")
-_FORCE_LIST = frozenset(("enclosure",))
+_FORCE_LIST = frozenset(("enclosure", "media:content", "atom:link"))
 _LONGEST_DURATION = 2**31 - 1  # seconds (68 years)
 _CHUNK_BYTES = 1 << 20
+_BASE_KEY = "@xml:base"
+_PATH_BASE_KEYS = (XML + ":base", "xml:base")  # xmltodict's path keeps names unmapped
+_UNBOUND_PREFIX = expat.ErrorString(27)  # XML_ERROR_UNBOUND_PREFIX: "unbound prefix"
 # Inline tags vanish without a space, as a browser shows them ("<a>Kai</a>." is "Kai.");
 # then, in one pass, a script or style element with its content, or any other tag,
 # becomes a space ("<p>One</p><p>Two</p>" is "One Two").
 _INLINE_TAG = re.compile(r"</?(?:a|abbr|b|bdi|cite|code|em|font|i|mark|q|s|small|span|strong"
                          r"|sub|sup|u)\b[^>]*>", re.IGNORECASE)
 _MARKUP = re.compile(r"<(script|style)\b.*?</\1\s*>|<[^>]*>", re.IGNORECASE | re.DOTALL)
-# The date form nearly every feed uses ("Wed, 01 May 2024 08:30:00 -0400"), read without
-# email.utils (3x faster); anything else goes the general way in parse_published.
-_COMMON_DATE = re.compile(
-    r"(?:[A-Za-z]{3}, )?(\d{1,2}) ([A-Za-z]{3}) ([12]\d{3}) (\d\d):(\d\d):(\d\d) "
-    r"(?:([+-])(\d\d)(\d\d)|GMT|UTC|UT|Z)", re.ASCII)
-_MONTHS = {name: number for number, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
-    start=1)}
 
 
 class FeedParseError(PodcastError):
-    """The document is not an RSS feed that can be read (HTML, Atom, broken XML, entities)."""
+    """The document is not a feed that can be read (HTML, broken XML, entities...)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +85,7 @@ class PodcastInfo:
 
 
 class Episode(NamedTuple):
-    """One ``<item>`` of a feed, normalised (a NamedTuple: small and immutable).
+    """One ``<item>`` (or Atom ``<entry>``) of a feed, normalised.
 
     ``guid`` is the identity: the item's ``<guid>``, else its enclosure URL, else a
     hash of title and date. ``published`` is ISO-8601 UTC (``2024-05-01T12:00:00Z``) or
@@ -105,236 +115,413 @@ class ParsedFeed:
     new_feed_url: str | None = None
     skipped: int = 0
     duplicates: int = 0
+    dropped_enclosures: int = 0
     warnings: list[str] = field(default_factory=list)
 
-    def write_to(self, write: Callable[[list[Episode]], None]) -> "ParsedFeed":
-        """Call ``write`` with all the episodes as one batch; return this feed (the same
-        interface as ``feed_stream.FeedStream``)."""
-        write(self.episodes)
-        return self
+    def to_dict(self) -> dict[str, Any]:
+        """Return the feed as plain JSON-able values (the golden files' layout)."""
+        return {"podcast": self.podcast.__dict__,
+                "episodes": [episode._asdict() for episode in self.episodes],
+                "new_feed_url": self.new_feed_url, "skipped": self.skipped,
+                "duplicates": self.duplicates, "dropped_enclosures": self.dropped_enclosures,
+                "warnings": self.warnings}
 
 
-def parse_feed(xml: bytes | BinaryIO, feed_url: str) -> ParsedFeed:
-    """Parse an RSS 2.0 document given as bytes (or a binary file) into a ``ParsedFeed``.
+def parse_feed(stream: BinaryIO | bytes, feed_url: str, *,
+               http_charset: str | None = None) -> ParsedFeed:
+    """Parse a feed document into its podcast facts and episodes.
 
-    Bytes, not text: the encoding declared in the XML prolog decides how they are read.
+    Bytes, not text: a byte-order mark, else the encoding declared in the XML prolog,
+    else ``http_charset``, else UTF-8 decides how they are read (``xml_encoding``).
 
     Args:
-        xml: the raw response body, or an open binary file holding it.
-        feed_url: the address the document came from (used in messages only).
+        stream: an open binary file (or the bytes) of the document.
+        feed_url: the address the document came from: relative URLs are resolved
+            against it, and messages name it.
+        http_charset: the ``charset`` of the HTTP ``Content-Type``, if any.
 
     Returns:
         The channel facts, the episodes in feed order (one per guid) and counts of the
-        items skipped as malformed or duplicate.
+        items skipped as malformed or duplicate and of the enclosures dropped.
 
     Raises:
-        FeedParseError: not well-formed XML, declares entities, or is not RSS.
+        FeedParseError: not well-formed XML, declares entities, an unknown encoding, or
+            not a feed.
+
+    >>> feed = parse_feed(b"<rss><channel><title>T</title><item><guid>1</guid>"
+    ...                   b"<enclosure url='a.mp3'/></item></channel></rss>",
+    ...                   "https://example.com/feed.xml")
+    >>> feed.podcast.title, feed.episodes[0].enclosure_url
+    ('T', 'https://example.com/a.mp3')
     """
-    builder = FeedBuilder(feed_url)
-    read_channel(xml, feed_url, builder.add)
-    return builder.result()
-
-
-def parse_feed_file(path: Path, feed_url: str) -> ParsedFeed:
-    """Parse the feed stored in ``path``, streaming it from disk (see ``parse_feed``)."""
-    with path.open("rb") as stream:
-        return parse_feed(stream, feed_url)
-
-
-def read_channel(xml: bytes | BinaryIO, feed_url: str,
-                 add: Callable[[list[tuple[str, Any]], Any], bool]) -> None:
-    """Stream the document through xmltodict, calling ``add(path, value)`` for each child
-    of ``<channel>`` (``FeedBuilder.add`` turns them into episodes).
-
-    Namespace prefixes are kept as written (``itunes:duration``); resolving every name
-    against its namespace made parsing ~20% slower. A feed that binds the iTunes or
-    content namespace to another prefix is mapped back by ``FeedBuilder``.
-
-    Attributes are read only where they are used: ``<enclosure>`` (by the postprocessor)
-    and the children of ``<channel>`` such as ``<itunes:image href>`` (from the path, by
-    ``FeedBuilder``). Letting xmltodict build an attribute dict for every element
-    (``xml_attribs=True``) cost 5% more CPU for parse + store.
-    """
+    start = None if isinstance(stream, bytes) or not stream.seekable() else stream.tell()
     try:
-        xmltodict.parse(xml if isinstance(xml, bytes) else _chunks(xml), force_list=_FORCE_LIST,
-                        item_depth=3, item_callback=add, xml_attribs=False,
-                        postprocessor=_keep_enclosure_attributes)
-    except ExpatError as err:
+        return _parse(stream, feed_url, http_charset, namespaces=True)
+    except FeedParseError as err:
+        cause = err.__cause__
+        if not (isinstance(cause, expat.ExpatError) and str(cause).startswith(_UNBOUND_PREFIX)
+                and (start is not None or isinstance(stream, bytes))):
+            raise
+    # A prefix used without its declaration (``itunes:`` alone is common): read the
+    # names as written, as podcast apps do.
+    if not isinstance(stream, bytes):
+        stream.seek(start)
+    parsed = _parse(stream, feed_url, http_charset, namespaces=False)
+    parsed.warnings.insert(0, "a namespace prefix is used without its declaration; "
+                              "names were read as written")
+    return parsed
+
+
+def _parse(stream: BinaryIO | bytes, feed_url: str, http_charset: str | None,
+           namespaces: bool) -> ParsedFeed:
+    """``parse_feed`` with or without namespace processing."""
+    chunks: Iterator[bytes] = (iter((stream,)) if isinstance(stream, bytes)
+                               else iter(lambda: stream.read(_CHUNK_BYTES), b""))
+    head = next(chunks, b"")
+    try:
+        encoding, transcode = choose_encoding(head, http_charset)
+    except UnknownEncodingError as err:
+        raise FeedParseError(f"{feed_url} cannot be read: {err}") from err
+    chunks = itertools.chain((head,), chunks)
+    if transcode:
+        chunks, encoding = to_utf8(chunks, encoding), "utf-8"
+    seen, chunks = _first_elements(chunks, encoding)
+    kind = _feed_kind(seen, feed_url)
+    builder = _FeedBuilder(feed_url, kind, channel_seen=len(seen) > 1)
+    try:
+        xmltodict.parse((chunk for chunk in chunks),  # xmltodict streams only generators
+                        encoding=encoding, process_namespaces=namespaces,
+                        namespaces=NAMESPACES if namespaces else None,
+                        item_depth=3 if kind == "rss" else 2,
+                        item_callback=builder.add, force_list=_FORCE_LIST)
+    except expat.ExpatError as err:
         raise FeedParseError(f"{feed_url} is not well-formed XML ({err})") from err
     except ValueError as err:  # xmltodict's refusal of <!ENTITY ...> declarations
         raise FeedParseError(
             f"{feed_url} declares XML entities, which are refused ({err})") from err
+    return builder.result()
 
 
-def _keep_enclosure_attributes(path: list[tuple[str, Any]], key: str,
-                               value: Any) -> tuple[str, Any]:
-    """xmltodict postprocessor: give each ``<enclosure>`` its attributes as ``@name`` keys.
+class _Stop(Exception):
+    """Raised inside expat handlers to end ``_first_elements`` early."""
 
-    ``path`` ends with the element being closed, as ``(name, attributes)``.
+
+def _first_elements(chunks: Iterator[bytes], encoding: str | None,
+                    ) -> tuple[list[tuple[str, str]], Iterator[bytes]]:
+    """Read just enough to know the root element and its first child.
+
+    Returns:
+        ``[(namespace, name)]`` of the root and its first child (fewer when the document
+        has none, is broken or declares entities: the full parse then says why), and
+        the chunks again, from the start.
     """
-    if key == "enclosure":
-        return key, {"@" + name: text for name, text in (path[-1][1] or {}).items()}
-    return key, value
+    parser = expat.ParserCreate(encoding, " ")
+    seen: list[tuple[str, str]] = []
+
+    def start(name: str, _attributes: Any) -> None:
+        uri, _, local = name.rpartition(" ")
+        seen.append((uri, local))
+        if len(seen) == 2:
+            raise _Stop
+
+    def refuse(*_args: Any) -> None:
+        raise _Stop  # never expand entities here; xmltodict refuses them with a reason
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = refuse  # the root (or a child of it) has ended: enough
+    parser.EntityDeclHandler = refuse
+    read: list[bytes] = []
+    try:
+        for chunk in chunks:
+            read.append(chunk)
+            parser.Parse(chunk, False)
+    except (_Stop, expat.ExpatError):
+        pass
+    return seen, itertools.chain(read, chunks)
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    """Read ``stream`` in 1 MiB pieces (expat's ParseFile reads 2 KiB at a time: 3% slower)."""
-    while chunk := stream.read(_CHUNK_BYTES):
-        yield chunk
+def _feed_kind(seen: list[tuple[str, str]], feed_url: str) -> str:
+    """Return "rss", "atom" or "rdf" from the root element; refuse anything else."""
+    if not seen:
+        return "rss"  # broken or entity-declaring: xmltodict gives the reason
+    uri, root = seen[0]
+    if root == "rss":
+        if len(seen) > 1 and seen[1][1] != "channel":
+            raise FeedParseError(f"{feed_url} is not a podcast feed: its <rss> element "
+                                 f"holds <{seen[1][1]}>, not a <channel>")
+        return "rss"
+    if (uri, root) == (ATOM, "feed"):
+        return "atom"
+    if (uri, root) == (RDF, "RDF"):
+        return "rdf"
+    if root.lower() == "html":
+        raise FeedParseError(f"{feed_url} is not a podcast feed: it is an HTML page")
+    raise FeedParseError(f"{feed_url} is not a podcast feed: its root element is <{root}>, "
+                         "not <rss>, <rdf:RDF> or an Atom <feed>")
 
 
-class FeedBuilder:
-    """Turn the ``<channel>`` children that ``read_channel`` streams into a ``ParsedFeed``.
+class _FeedBuilder:
+    """Turn the elements xmltodict streams into a ``ParsedFeed``."""
 
-    Each ``<item>`` becomes an ``Episode`` handed to ``emit`` (by default kept in
-    ``episodes``); the other children are kept for ``result``.
-    """
-
-    def __init__(self, feed_url: str, emit: Callable[[Episode], None] | None = None) -> None:
+    def __init__(self, feed_url: str, kind: str, channel_seen: bool) -> None:
         self.feed_url = feed_url
-        self.channel: dict[str, Any] = {}
+        self.kind = kind
+        self.channel_seen = channel_seen or kind != "rss"
+        self.channel: dict[str, Any] = {"atom:link": []}
+        self.base: str | None = None  # xml:base of the channel (None: not read yet)
+        self.explicit_base = False  # an xml:base above the items
         self.episodes: list[Episode] = []
-        self.emit = emit or self.episodes.append
         self.seen_guids: set[str] = set()
-        self.counts = {"items": 0, "skipped": 0, "duplicates": 0}
+        self.counts = {"items": 0, "skipped": 0, "duplicates": 0, "dropped": 0}
         self.warnings: list[str] = []
-        self.aliases: dict[str, str] | None = None
 
     def add(self, path: list[tuple[str, Any]], value: Any) -> bool:
-        """Take one child of ``<channel>``; refuse documents that are not RSS."""
-        if self.aliases is None:
-            names = tuple(name for name, _ in path[:2])
-            if names != _CHANNEL_PATH:
-                raise FeedParseError(
-                    f"{self.feed_url} is not an RSS feed ({_describe_root(path)})")
-            self.aliases = _prefix_aliases(path)
-        name, attributes = path[2]
-        if value is None and attributes:  # an empty element such as <itunes:image href=...>
-            value = {"@" + key: text for key, text in attributes.items()}
-        if self.aliases:
-            name = _alias(name, self.aliases)
-            if isinstance(value, dict):
-                value = {_alias(key, self.aliases): item for key, item in value.items()}
-        if name == "item":
+        """Take one streamed element: an item (or entry), or a channel fact."""
+        if self.base is None:
+            self.base = self.feed_url
+            for _, attributes in path[:-1]:
+                own = attributes and (attributes.get(_PATH_BASE_KEYS[0])
+                                      or attributes.get(_PATH_BASE_KEYS[1]))
+                if own:
+                    self.base = urljoin(self.base, own.strip())
+                    self.explicit_base = True
+            if self.kind == "atom" and path[0][1]:
+                self.channel["language"] = path[0][1].get(XML + ":lang")
+        name = path[-1][0]
+        if self.kind == "rss":
+            if path[1][0] != "channel":
+                return True
+            self.channel_seen = True
+        if name in ("item", "atom:entry"):
             self.counts["items"] += 1
             self._add_item(value)
+        elif name == "channel" and isinstance(value, dict):  # RSS 1.0: beside the items
+            self.channel.update(value)
+        elif name == "atom:link":
+            self.channel["atom:link"].append(value)
         elif name not in self.channel:
             self.channel[name] = value
         return True
 
     def _add_item(self, item: Any) -> None:
         try:
-            episode = parse_item(item)
+            episode, dropped = (parse_entry if self.kind == "atom" else parse_item)(
+                item, self.base or self.feed_url, self.explicit_base)
         except ValueError as err:
             self.counts["skipped"] += 1
             self._warn(f"item {self.counts['items']} skipped: {err}")
             return
+        self.counts["dropped"] += dropped
         if episode.guid in self.seen_guids:
             self.counts["duplicates"] += 1
             self._warn(f"item {self.counts['items']} skipped: duplicate guid {episode.guid!r}")
             return
         self.seen_guids.add(episode.guid)
-        self.emit(episode)
+        self.episodes.append(episode)
 
     def _warn(self, message: str) -> None:
         self.warnings.append(message)
         logger.warning("%s: %s", self.feed_url, message)
 
     def result(self) -> ParsedFeed:
-        """Return the parsed feed; raise when no RSS channel was seen at all."""
-        if self.aliases is None:
-            raise FeedParseError(f"{self.feed_url} is not an RSS feed (no <rss><channel> content)")
-        channel = self.channel
-        image = channel.get("itunes:image")
-        image_url = image.get("@href") if isinstance(image, dict) else None
-        if image_url is None and isinstance(channel.get("image"), dict):
-            image_url = text_of(channel["image"].get("url"))
-        podcast = PodcastInfo(
-            title=text_of(channel.get("title")),
-            link=web_url(text_of(channel.get("link"))),
-            description=strip_html(text_of(channel.get("description"))
-                                   or text_of(channel.get("itunes:summary"))),
-            image_url=web_url(image_url),
-            author=text_of(channel.get("itunes:author")),
-            language=text_of(channel.get("language")),
-        )
-        new_url = web_url(text_of(channel.get("itunes:new-feed-url")))
+        """Return the parsed feed; raise when an ``<rss>`` document held no channel."""
+        if not self.channel_seen:
+            raise FeedParseError(f"{self.feed_url} is not a podcast feed: its <rss> element "
+                                 "holds no <channel>")
+        if self.counts["dropped"]:
+            self._warn(f"{self.counts['dropped']} enclosure URLs dropped: not http(s) "
+                       "(javascript:, file:, data: ...)")
+        podcast = (self._atom_podcast() if self.kind == "atom" else self._rss_podcast())
+        new_url = web_url(text_of(self.channel.get("itunes:new-feed-url")))
         if new_url == self.feed_url:
             new_url = None
         return ParsedFeed(podcast=podcast, episodes=self.episodes, new_feed_url=new_url,
                           skipped=self.counts["skipped"], duplicates=self.counts["duplicates"],
-                          warnings=self.warnings)
+                          dropped_enclosures=self.counts["dropped"], warnings=self.warnings)
+
+    def _rss_podcast(self) -> PodcastInfo:
+        channel, base = self.channel, self.base or self.feed_url
+        image = channel.get("itunes:image")
+        image_url = image.get("@href") if isinstance(image, dict) else None
+        if image_url is None and isinstance(channel.get("image"), dict):
+            image_url = text_of(channel["image"].get("url"))
+        return PodcastInfo(
+            title=text_of(channel.get("title")),
+            link=absolute_url(text_of(channel.get("link")), base),
+            description=strip_html(text_of(channel.get("description"))
+                                   or text_of(channel.get("itunes:summary"))),
+            image_url=absolute_url(image_url, base),
+            author=text_of(channel.get("itunes:author")) or text_of(channel.get("dc:creator")),
+            language=text_of(channel.get("language")) or text_of(channel.get("dc:language")),
+        )
+
+    def _atom_podcast(self) -> PodcastInfo:
+        channel, base = self.channel, self.base or self.feed_url
+        image = channel.get("itunes:image")
+        author = channel.get("atom:author")
+        return PodcastInfo(
+            title=text_of(channel.get("atom:title")),
+            link=absolute_url(_atom_href(channel["atom:link"], "alternate"), base),
+            description=strip_html(text_of(channel.get("atom:subtitle"))
+                                   or text_of(channel.get("itunes:summary"))),
+            image_url=absolute_url((image.get("@href") if isinstance(image, dict) else None)
+                                   or text_of(channel.get("atom:logo"))
+                                   or text_of(channel.get("atom:icon")), base),
+            author=(text_of(author.get("atom:name")) if isinstance(author, dict) else None)
+            or text_of(channel.get("itunes:author")),
+            language=channel.get("language"),
+        )
 
 
-def _prefix_aliases(path: list[tuple[str, Any]]) -> dict[str, str]:
-    """Map prefixes bound to known namespaces onto the usual ones (``it:`` -> ``itunes:``)."""
-    aliases = {}
-    for _, attrs in path[:2]:
-        for key, uri in (attrs or {}).items():
-            if key.startswith("xmlns:") and NAMESPACES.get(uri, key[6:]) != key[6:]:
-                aliases[key[6:] + ":"] = NAMESPACES[uri] + ":"
-    return aliases
-
-
-def _alias(name: str, aliases: dict[str, str]) -> str:
-    prefix, colon, local = name.partition(":")
-    if not colon:
-        return name
-    return aliases.get(prefix + ":", prefix + ":") + local
-
-
-def _describe_root(path: list[tuple[str, Any]]) -> str:
-    root, attrs = path[0]
-    if root == "feed" and (attrs or {}).get("xmlns") == ATOM_NAMESPACE:
-        return "it is an Atom feed"
-    if root.lower() == "html":
-        return "it is an HTML page"
-    return f"its root element is <{root}>"
-
-
-def parse_item(item: Any) -> Episode:
+def parse_item(item: Any, base: str, explicit_base: bool = False) -> tuple[Episode, int]:
     """Turn one xmltodict ``<item>`` mapping into an ``Episode``.
+
+    Args:
+        item: the item's mapping.
+        base: the URL relative URLs of the item resolve against (channel ``xml:base``,
+            else the feed's URL).
+        explicit_base: True when ``base`` comes from an ``xml:base``: only then is a
+            relative permalink guid resolved (a guid as written is the identity).
+
+    Returns:
+        The episode and how many enclosure URLs were dropped for their scheme.
 
     Raises:
         ValueError: the item is empty or has none of guid, enclosure URL and title.
     """
     if not isinstance(item, dict):
         raise ValueError("not an element with children")
-    title = text_of(item.get("title"))
-    enclosure = _pick_enclosure(item.get("enclosure"))
-    enclosure_url = web_url(enclosure.get("@url"))
-    published_raw = text_of(item.get("pubDate")) or text_of(item.get("dc:date"))
-    guid = text_of(item.get("guid")) or enclosure_url
+    explicit_base = explicit_base or _BASE_KEY in item
+    base = _based(base, item)
+    enclosure, dropped = _pick_enclosure(
+        [(e.get("@url"), e) for e in item.get("enclosure") or () if isinstance(e, dict)]
+        + [(m.get("@url"), m) for m in _media_contents(item)], base)
+    guid = _guid(item.get("guid"), base, explicit_base) or text_of(item.get("@rdf:about"))
+    return _episode(item, guid=guid, link=absolute_url(text_of(item.get("link")), base),
+                    published_raw=text_of(item.get("pubDate")) or text_of(item.get("dc:date")),
+                    description=(text_of(item.get("description"))
+                                 or text_of(item.get("itunes:summary"))
+                                 or text_of(item.get("content:encoded"))),
+                    title=text_of(item.get("title")), enclosure=enclosure), dropped
+
+
+def parse_entry(entry: Any, base: str, _explicit_base: bool = False) -> tuple[Episode, int]:
+    """Turn one xmltodict Atom ``<entry>`` mapping into an ``Episode`` (see ``parse_item``).
+
+    The enclosure is a ``<link rel="enclosure">``; the guid is ``<id>``.
+    """
+    if not isinstance(entry, dict):
+        raise ValueError("not an element with children")
+    base = _based(base, entry)
+    links = [link for link in entry.get("atom:link") or () if isinstance(link, dict)]
+    enclosure, dropped = _pick_enclosure(
+        [(link.get("@href"), link) for link in links if link.get("@rel") == "enclosure"],
+        base)
+    return _episode(entry, guid=text_of(entry.get("atom:id")),
+                    link=absolute_url(_atom_href(links, "alternate"), base),
+                    published_raw=(text_of(entry.get("atom:published"))
+                                   or text_of(entry.get("atom:updated"))),
+                    description=(text_of(entry.get("atom:summary"))
+                                 or text_of(entry.get("atom:content"))
+                                 or text_of(entry.get("itunes:summary"))),
+                    title=_atom_text(entry.get("atom:title")), enclosure=enclosure), dropped
+
+
+def _atom_text(value: Any) -> str | None:
+    """An Atom text construct as plain text (``type="html"`` loses its markup)."""
+    if isinstance(value, dict) and value.get("@type") in ("html", "xhtml"):
+        return strip_html(text_of(value))
+    return text_of(value)
+
+
+def _episode(item: dict[str, Any], *, guid: str | None, link: str | None,
+             published_raw: str | None, description: str | None, title: str | None,
+             enclosure: dict[str, Any]) -> Episode:
+    """Build the ``Episode`` of an item or entry from the fields read so far."""
+    enclosure_url = enclosure.get("url")
+    guid = guid or enclosure_url
     if guid is None:
         if title is None:
             raise ValueError("no guid, no enclosure URL and no title")
         key = f"{title}\n{published_raw or ''}".encode("utf-8")
         guid = "sha256:" + hashlib.sha256(key).hexdigest()[:32]
-    description = (text_of(item.get("description")) or text_of(item.get("itunes:summary"))
-                   or text_of(item.get("content:encoded")))
     return Episode(
-        guid=guid,
-        title=title,
-        link=web_url(text_of(item.get("link"))),
-        published=parse_published(published_raw),
-        published_raw=published_raw,
+        guid=guid, title=title, link=link,
+        published=parse_published(published_raw), published_raw=published_raw,
         description=strip_html(description),
         enclosure_url=enclosure_url,
         enclosure_type=text_of(enclosure.get("@type")) if enclosure_url else None,
-        enclosure_length=small_int(enclosure.get("@length")) if enclosure_url else None,
+        enclosure_length=(small_int(enclosure.get("@length") or enclosure.get("@fileSize"))
+                          if enclosure_url else None),
         duration_seconds=parse_duration(text_of(item.get("itunes:duration"))),
         season=small_int(text_of(item.get("itunes:season"))),
         episode_number=small_int(text_of(item.get("itunes:episode"))),
     )
 
 
-def _pick_enclosure(enclosures: Any) -> dict[str, Any]:
-    """Return the first audio/video enclosure with a URL, else the first with a URL."""
-    candidates = [e for e in enclosures or [] if isinstance(e, dict) and e.get("@url")]
-    for enclosure in candidates:
-        if str(enclosure.get("@type", "")).startswith(("audio/", "video/")):
-            return enclosure
-    return candidates[0] if candidates else {}
+def _media_contents(item: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ``<media:content>`` elements of an item, directly or in a ``<media:group>``."""
+    contents = [c for c in item.get("media:content") or () if isinstance(c, dict)]
+    groups = item.get("media:group")
+    for group in groups if isinstance(groups, list) else [groups]:
+        if isinstance(group, dict):
+            contents += [c for c in group.get("media:content") or () if isinstance(c, dict)]
+    return contents
+
+
+def _pick_enclosure(candidates: list[tuple[Any, dict[str, Any]]],
+                    base: str) -> tuple[dict[str, Any], int]:
+    """Choose the enclosure: the first audio/video one with an http(s) URL, else the first
+    with one (``<enclosure>`` before ``<media:content>``, as given).
+
+    Returns:
+        The chosen element with its absolute URL under ``"url"`` (``{}`` for none), and
+        how many candidates were dropped for a scheme that is not http(s).
+    """
+    usable, dropped = [], 0
+    for raw_url, element in candidates:
+        if not isinstance(raw_url, str) or not raw_url.strip():
+            continue
+        url = absolute_url(raw_url, _based(base, element))
+        if url is None:
+            dropped += 1
+        else:
+            usable.append({**element, "url": url})
+    for enclosure in usable:
+        kind = str(enclosure.get("@type") or enclosure.get("@medium") or "")
+        if kind.startswith(("audio", "video")):
+            return enclosure, dropped
+    return (usable[0] if usable else {}), dropped
+
+
+def _guid(value: Any, base: str, explicit_base: bool) -> str | None:
+    """The item's guid; a relative permalink guid is resolved against an ``xml:base``.
+
+    Without an ``xml:base`` in scope the text is kept as written: it is the identity,
+    and resolving it against the feed's URL would change it when the feed moves.
+    """
+    guid = text_of(value)
+    if guid is None or guid[:8].lower().startswith(WEB_SCHEMES):
+        return guid
+    attributes = value if isinstance(value, dict) else {}
+    if not (explicit_base or _BASE_KEY in attributes) or str(
+            attributes.get("@isPermaLink", "true")).strip().lower() == "false":
+        return guid
+    return absolute_url(guid, _based(base, attributes)) or guid
+
+
+def _based(base: str, element: dict[str, Any]) -> str:
+    """Return ``base`` joined with the element's own ``xml:base``, if it has one."""
+    own = element.get(_BASE_KEY)
+    return urljoin(base, own.strip()) if isinstance(own, str) and own.strip() else base
+
+
+def _atom_href(links: list[Any], rel: str) -> str | None:
+    """The ``href`` of the first Atom link with ``rel`` (a link without rel is alternate)."""
+    for link in links:
+        if isinstance(link, dict) and link.get("@rel", "alternate") == rel:
+            return text_of(link.get("@href"))
+    return None
 
 
 def text_of(value: Any) -> str | None:
@@ -367,7 +554,23 @@ def web_url(value: str | None) -> str | None:
     if value is None:
         return None
     value = value.strip()
-    return value if value.lower().startswith(WEB_SCHEMES) and len(value) > 8 else None
+    return value if value[:8].lower().startswith(WEB_SCHEMES) and len(value) > 8 else None
+
+
+def absolute_url(value: str | None, base: str) -> str | None:
+    """Resolve ``value`` against ``base``; return it if it is then an http(s) URL.
+
+    >>> absolute_url("../x.mp3", "https://example.com/shows/feed.xml")
+    'https://example.com/x.mp3'
+    >>> absolute_url("javascript:alert(1)", "https://example.com/") is None
+    True
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value[:8].lower().startswith(WEB_SCHEMES):
+        return web_url(value)
+    return web_url(urljoin(base, value)) if value else None
 
 
 def strip_html(text: str | None) -> str | None:
@@ -391,18 +594,17 @@ def strip_html(text: str | None) -> str | None:
 
 
 def parse_published(raw: str | None) -> str | None:
-    """Convert an RFC 822 date (or ISO-8601) to ISO-8601 UTC; None when unreadable.
+    """Convert an RFC 822 date (or ISO-8601, as Atom writes) to ISO-8601 UTC.
+
+    Returns None when the text is no date (the caller keeps the raw text).
 
     >>> parse_published("Wed, 01 May 2024 08:30:00 -0400")
     '2024-05-01T12:30:00Z'
-    >>> parse_published("sometime in May") is None
-    True
+    >>> parse_published("2024-05-01T08:30:00+02:00"), parse_published("sometime in May")
+    ('2024-05-01T06:30:00Z', None)
     """
     if not raw:
         return None
-    common = _read_common_date(raw)
-    if common is not None:
-        return common
     try:
         moment = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
@@ -413,28 +615,6 @@ def parse_published(raw: str | None) -> str | None:
     if moment.tzinfo is None:  # "-0000" or no zone: RFC 5322 says UTC
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _read_common_date(raw: str) -> str | None:
-    """Return ``parse_published(raw)`` for the usual RFC 822 form, else None (not that form)."""
-    match = _COMMON_DATE.fullmatch(raw)
-    if match is None:
-        return None
-    day, month_name, year, hour, minute, second, sign, zone_hours, zone_minutes = match.groups()
-    month = _MONTHS.get(month_name.lower())
-    if month is None:
-        return None
-    try:
-        moment = datetime(int(year), month, int(day), int(hour), int(minute), int(second))
-    except ValueError:  # 31 Feb, hour 24, a leap second: left to email.utils
-        return None
-    if sign is not None:
-        offset_minutes = int(zone_hours) * 60 + int(zone_minutes)
-        if offset_minutes >= 24 * 60:  # not a valid zone: left to email.utils
-            return None
-        if offset_minutes:  # most feeds write +0000: no arithmetic then
-            moment += timedelta(minutes=-offset_minutes if sign == "+" else offset_minutes)
-    return moment.isoformat() + "Z"
 
 
 def parse_duration(text: str | None) -> int | None:

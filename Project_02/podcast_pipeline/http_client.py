@@ -2,8 +2,9 @@
 import hashlib
 import io
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
+from email.message import Message
 
 import requests
 import urllib3
@@ -81,6 +82,7 @@ class FetchResult:
     final_url: str
     permanent_redirect: bool = False
     moved_to: str | None = None
+    charset: str | None = None
 
     @property
     def not_modified(self) -> bool:
@@ -134,7 +136,7 @@ def fetch_feed(session: requests.Session, url: str, *, etag: str | None = None,
                        etag=response.headers.get("ETag"),
                        last_modified=response.headers.get("Last-Modified"),
                        final_url=response.url, permanent_redirect=moved_to is not None,
-                       moved_to=moved_to)
+                       moved_to=moved_to, charset=content_charset(response.headers))
 
 
 def _read_body(response: requests.Response, max_bytes: int,
@@ -157,6 +159,23 @@ def _read_body(response: requests.Response, max_bytes: int,
         digest.update(chunk)
         write(chunk)
     return (None if sink is not None else buffer.getvalue()), digest.hexdigest()
+
+
+def content_charset(headers: dict[str, str] | requests.structures.CaseInsensitiveDict
+                    ) -> str | None:
+    """Return the ``charset`` parameter of a ``Content-Type`` header, if it names one.
+
+    Unlike ``requests``, no ISO-8859-1 is assumed for ``text/*`` without a charset.
+
+    >>> content_charset({"Content-Type": 'text/xml; charset="Big5"'})
+    'Big5'
+    >>> content_charset({"Content-Type": "text/xml"}) is None
+    True
+    """
+    message = Message()
+    message["Content-Type"] = headers.get("Content-Type", "")
+    charset = message.get_param("charset")
+    return charset.strip() or None if isinstance(charset, str) else None
 
 
 def permanent_target(response: requests.Response) -> str | None:

@@ -23,8 +23,7 @@ from tqdm import tqdm
 from podcast_pipeline import PodcastError, storage, transcription
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
-from podcast_pipeline.feed import FeedParseError
-from podcast_pipeline.feed_stream import FeedStream
+from podcast_pipeline.feed import FeedParseError, parse_feed
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
@@ -83,6 +82,10 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
         result = fetch_feed(session or make_session(), url, timeout=timeout, sink=staging.write,
                             etag=podcast["etag"] if stored else None,
                             last_modified=podcast["last_modified"] if stored else None)
+    except OSError as err:  # the staging folder cannot be written (read-only, a file...)
+        staging.discard()
+        raise PodcastError(f"cannot stage the feed {url} in {staging.path.parent}: "
+                           f"{err.strerror or err}") from err
     except BaseException:
         staging.discard()
         raise
@@ -90,7 +93,8 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
     return {"feed_url": subscription, "fetched_url": url, "final_url": result.final_url,
             "moved_to": result.moved_to, "staged_path": staged,
             "not_modified": result.not_modified, "etag": result.etag,
-            "last_modified": result.last_modified, "sha256": result.sha256}
+            "last_modified": result.last_modified, "sha256": result.sha256,
+            "charset": result.charset}
 
 
 def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
@@ -110,6 +114,14 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
         FeedParseError: the staged document is not a readable RSS feed.
     """
     data_dir = Path(data_dir)
+    try:  # the staged bytes are removed however this ends (Ctrl-C included)
+        return _store_staged(data_dir, fetched)
+    finally:
+        _remove_staged(fetched)
+
+
+def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
+    """``store`` without the clean-up of the staged file."""
     feed_url = fetched["feed_url"]
     with _connection(data_dir) as conn:
         podcast = storage.find_podcast(conn, feed_url)
@@ -119,7 +131,6 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
             storage.mark_checked(conn, podcast["id"], etag=fetched["etag"],
                                  last_modified=fetched["last_modified"],
                                  current_url=fetched["moved_to"])
-            _remove_staged(fetched)
             count = conn.execute("SELECT COUNT(*) FROM episodes WHERE podcast_id = ?",
                                  (podcast["id"],)).fetchone()[0]
             logger.info("%s: unchanged since the last run", feed_url)
@@ -128,22 +139,17 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
                     "skipped": 0, "not_modified": True}
         if not fetched.get("staged_path"):
             raise FeedParseError(f"{feed_url}: nothing was fetched to store")
-        stream = FeedStream(Path(fetched["staged_path"]), fetched["fetched_url"])
-        try:
-            summary = storage.save_feed(conn, feed_url, stream, etag=fetched["etag"],
-                                        last_modified=fetched["last_modified"],
-                                        feed_sha256=fetched["sha256"],
-                                        current_url=fetched["moved_to"])
-        except FeedParseError:
-            _remove_staged(fetched)
-            raise
-    parsed = stream.result
-    assert parsed is not None  # set once the whole feed was parsed and written
+        with open(fetched["staged_path"], "rb") as staged:
+            parsed = parse_feed(staged, fetched["final_url"] or fetched["fetched_url"],
+                                http_charset=fetched.get("charset"))
+        summary = storage.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
+                                    last_modified=fetched["last_modified"],
+                                    feed_sha256=fetched["sha256"],
+                                    current_url=fetched["moved_to"])
     moved_to = summary.pop("current_url")
     if moved_to and moved_to != fetched["fetched_url"]:
         logger.warning("%s has moved permanently to %s; next runs will fetch it there",
                        fetched["fetched_url"], moved_to)
-    _remove_staged(fetched)
     logger.info("%s: %d new, %d updated, %d unchanged episodes", feed_url, summary["new"],
                 summary["updated"], summary["unchanged"])
     return {"feed_url": feed_url, **summary, "skipped": parsed.skipped + parsed.duplicates,

@@ -16,7 +16,7 @@ LOCK_FILENAME = ".lock"
 
 
 class RunLockedError(PodcastError):
-    """Another run holds the data folder's lock."""
+    """Another run holds the data folder's lock, or the lock file cannot be opened."""
 
 
 class RunLock:
@@ -39,7 +39,11 @@ class RunLock:
         """
         if self._handle is not None:
             return
-        handle = self.path.open("a+", encoding="utf-8")  # "a+": never truncate a holder's
+        try:
+            handle = self.path.open("a+", encoding="utf-8")  # "a+": never truncate a holder's
+        except OSError as err:  # a read-only folder or lock file, a folder named .lock...
+            raise RunLockedError(f"cannot open the run lock {self.path}: "
+                                 f"{err.strerror or err}") from err
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as err:

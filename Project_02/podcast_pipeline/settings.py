@@ -1,6 +1,9 @@
 """Defaults of the podcast pipeline and where its data folder lives."""
 import os
+import sqlite3
 from pathlib import Path
+
+from podcast_pipeline import PodcastError
 
 DEFAULT_FEED_URL = "https://www.marketplace.org/feed/podcast/marketplace/"
 DATA_DIR_ENV = "PODCAST_DATA_DIR"
@@ -36,3 +39,31 @@ def resolve_data_dir(cli_value: Path | None) -> Path:
     if from_env:
         return Path(from_env).expanduser().resolve()
     return default_data_dir()
+
+
+def check_data_dir(data_dir: Path) -> None:
+    """Refuse a data folder path that names something other than a folder.
+
+    Raises:
+        PodcastError: ``data_dir`` (or one of its parents) is a file.
+    """
+    for path in (data_dir, *data_dir.parents):
+        if path.exists():
+            if not path.is_dir():
+                raise PodcastError(f"the data folder {data_dir} is not a folder: "
+                                   f"{path} is a file")
+            return
+
+
+def describe_os_error(err: OSError | sqlite3.Error) -> str:
+    """Return one readable line for an OS or SQLite error (no class names, no traceback).
+
+    >>> describe_os_error(PermissionError(13, "Permission denied", "/srv/podcasts/.lock"))
+    'cannot use /srv/podcasts/.lock: Permission denied'
+    >>> describe_os_error(sqlite3.OperationalError("attempt to write a readonly database"))
+    'database error: attempt to write a readonly database'
+    """
+    if isinstance(err, OSError):
+        where = f"cannot use {err.filename}: " if err.filename else ""
+        return where + (err.strerror or str(err))
+    return f"database error: {err}"

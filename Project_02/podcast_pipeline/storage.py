@@ -17,7 +17,6 @@ from typing import Any
 
 from podcast_pipeline import PodcastError
 from podcast_pipeline.feed import Episode, ParsedFeed
-from podcast_pipeline.feed_stream import FeedStream
 
 logger = logging.getLogger(__name__)
 
@@ -229,15 +228,7 @@ def fields_hash(values: tuple[Any, ...]) -> str:
     return hashlib.blake2b(repr(values).encode("utf-8"), digest_size=16).hexdigest()
 
 
-_INDEX_EVERY = 10_000
-"""New episodes are added to the full-text index in groups of about this many. Every
-FTS5 insert statement writes its own index segment, which later ones must merge: one
-statement per batch of 2,000 (25 for 50,000 items) cost ~0.3 s more CPU than one for
-all, but one for all at the end could not overlap with parsing in the parser process
-(``feed_stream``), and 5 groups of 10,000 do."""
-
-
-def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | FeedStream, *,
+def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
               etag: str | None = None, last_modified: str | None = None,
               feed_sha256: str | None = None, current_url: str | None = None) -> dict[str, Any]:
     """Upsert a feed's podcast and episodes in ONE transaction.
@@ -245,8 +236,7 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | Feed
     Args:
         conn: an open connection.
         feed_url: the subscription address (the podcast's identity).
-        parsed: the parsed feed, or a ``FeedStream`` (its batches are written as they
-            are parsed; a parse error rolls everything back).
+        parsed: the parsed feed.
         etag, last_modified: validators to send on the next fetch.
         feed_sha256: hash of the feed bytes, to skip identical feeds next time.
         current_url: where the next run should fetch the feed after a permanent
@@ -258,11 +248,16 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | Feed
     now = utc_now()
     with transaction(conn):
         podcast_id = _podcast_id(conn, feed_url, now)
-        writer = _EpisodeWriter(conn, podcast_id, now)
-        result = parsed.write_to(writer.write)
-        counts = writer.finish()
-        info = result.podcast
-        current_url = result.new_feed_url or current_url
+        stored = dict(conn.execute("SELECT guid, content_hash FROM episodes WHERE podcast_id = ?",
+                                   (podcast_id,)).fetchall())
+        indexed_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM episodes").fetchone()[0]
+        new_rows, changed_rows = _rows_to_write(parsed.episodes, stored, podcast_id, now)
+        conn.executemany(_INSERT_EPISODE, new_rows)
+        conn.executemany(_UPSERT_EPISODE, changed_rows)
+        if new_rows:
+            index_new_episodes(conn, after_id=indexed_id)
+        info = parsed.podcast
+        current_url = parsed.new_feed_url or current_url
         conn.execute(
             "UPDATE podcasts SET title = COALESCE(:title, title), link = COALESCE(:link, link), "
             "description = COALESCE(:description, description), "
@@ -273,46 +268,9 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed | Feed
             "updated_at = :now WHERE id = :id",
             {**info.__dict__, "etag": etag, "last_modified": last_modified,
              "sha256": feed_sha256, "current_url": current_url, "now": now, "id": podcast_id})
+    counts = {"new": len(new_rows), "updated": len(changed_rows),
+              "unchanged": len(parsed.episodes) - len(new_rows) - len(changed_rows)}
     return {"podcast_id": podcast_id, "title": info.title, **counts, "current_url": current_url}
-
-
-class _EpisodeWriter:
-    """Write a feed's episodes batch by batch: new ones inserted, changed ones upserted."""
-
-    def __init__(self, conn: sqlite3.Connection, podcast_id: int, now: str) -> None:
-        self.conn = conn
-        self.podcast_id = podcast_id
-        self.now = now
-        self.counts = {"new": 0, "updated": 0, "unchanged": 0}
-        self.stored = dict(conn.execute(
-            "SELECT guid, content_hash FROM episodes WHERE podcast_id = ?",
-            (podcast_id,)).fetchall())
-        self.indexed_id = conn.execute("SELECT COALESCE(MAX(id), 0) FROM episodes").fetchone()[0]
-        self.unindexed = 0
-
-    def write(self, episodes: list[Episode]) -> None:
-        """Write one batch of episodes (the new and the changed ones); index the new ones
-        for full-text search once ``_INDEX_EVERY`` of them wait."""
-        new_rows, changed_rows = _rows_to_write(episodes, self.stored, self.podcast_id,
-                                                self.now)
-        self.counts["new"] += len(new_rows)
-        self.counts["updated"] += len(changed_rows)
-        self.counts["unchanged"] += len(episodes) - len(new_rows) - len(changed_rows)
-        self.conn.executemany(_INSERT_EPISODE, new_rows)
-        self.conn.executemany(_UPSERT_EPISODE, changed_rows)
-        self.unindexed += len(new_rows)
-        if self.unindexed >= _INDEX_EVERY:
-            self._index_new()
-
-    def _index_new(self) -> None:
-        self.indexed_id = index_new_episodes(self.conn, after_id=self.indexed_id)
-        self.unindexed = 0
-
-    def finish(self) -> dict[str, int]:
-        """Index the new episodes not indexed yet (see ``_INDEX_EVERY``); return the counts."""
-        if self.unindexed:
-            self._index_new()
-        return self.counts
 
 
 def _podcast_id(conn: sqlite3.Connection, feed_url: str, now: str) -> int:

@@ -195,39 +195,6 @@ def fixture_session() -> Iterator[requests.Session]:
     session.close()
 
 
-@pytest.fixture(name="min_bytes", params=[1 << 62, 0], ids=["in-process", "parser-process"])
-def fixture_min_bytes(request: pytest.FixtureRequest) -> int:
-    """A ``FeedStream.process_min_bytes`` that makes it parse in this process, or in a
-    parser process."""
-    return int(request.param)
-
-
-ParserFinder = Callable[[Path, float], list[int]]
-
-
-@pytest.fixture(name="parser_processes")
-def fixture_parser_processes() -> ParserFinder:
-    """Return a finder: (folder, seconds) -> pids of feed parser processes reading a
-    file inside ``folder`` that are still there after up to ``seconds`` (Linux /proc)."""
-    def find(folder: Path, seconds: float) -> list[int]:
-        deadline = time.monotonic() + seconds
-        prefix = str(folder).encode()
-        while True:
-            pids = []
-            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-                try:
-                    words = cmdline.read_bytes().split(b"\0")
-                except OSError:  # it ended meanwhile
-                    continue
-                if b"podcast_pipeline.feed_stream" in words \
-                        and any(word.startswith(prefix) for word in words):
-                    pids.append(int(cmdline.parent.name))
-            if not pids or time.monotonic() >= deadline:
-                return pids
-            time.sleep(0.05)
-    return find
-
-
 @pytest.fixture(name="feed_bytes")
 def fixture_feed_bytes() -> Callable[[str], bytes]:
     """Return a loader: golden feed file name -> its bytes."""

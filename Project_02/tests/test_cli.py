@@ -1,12 +1,14 @@
 """Command-line behaviour of podcast_summary.py."""
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from podcast_summary import main
+from podcast_pipeline import pipeline
+from podcast_summary import DOWNLOADS_FAILED, main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "podcast_summary.py"
 AUDIO = b"ID3" + bytes(range(256)) * 40
@@ -206,3 +208,137 @@ def test_max_downloads_zero_means_no_limit(server, tmp_path: Path, capsys) -> No
                  "--keep", "1"]) == 0
     assert "audio: 0 downloaded (0.0 MB), 0 failed, 3 deleted" in capsys.readouterr().out
     assert [p.name[:3] for p in (data_dir / "audio").rglob("*.mp3")] == ["e4-"]
+
+
+# --- one line, never a traceback (issue 19, section 3) ---------------------------------------
+
+def usage_error(capsys: pytest.CaptureFixture[str], argv: list[str]) -> str:
+    """Run ``main(argv)``, expect exit 2 and return its one stderr line."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    return line
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "99999999999999999999", "x"])
+def test_limits_out_of_range_are_one_consistent_line(capsys, value: str) -> None:
+    """``--limit`` 0, -1, a number too large for SQLite, or text: the same wording."""
+    line = usage_error(capsys, ["list", "--limit", value])
+    assert line == (f"podcast_summary.py list: error: argument --limit: '{value}' must be a "
+                    "whole number from 1 to 9223372036854775807 (see --help)")
+
+
+def test_the_largest_limit_is_accepted(synced: Path, capsys) -> None:
+    """The largest number SQLite can bind lists everything (no OverflowError)."""
+    assert main(["list", "--limit", str(2**63 - 1), "--data-dir", str(synced)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 3
+
+
+@pytest.mark.parametrize("url", ["", "   ", "feed.xml", "ftp://host/feed.xml", "http://"])
+def test_a_feed_url_that_is_not_http_is_a_usage_error(capsys, url: str) -> None:
+    """``--feed-url ""`` (or any non-http(s) URL) is refused by argparse, exit 2."""
+    line = usage_error(capsys, ["--feed-url", url])
+    assert line.endswith(f"argument --feed-url: {url!r} is not an http(s) URL (see --help)")
+
+
+def test_a_mistyped_option_is_named(capsys) -> None:
+    """``--feed-ulr URL`` names the option, not "invalid choice: 'http://...'"."""
+    line = usage_error(capsys, ["--feed-ulr", "http://127.0.0.1:9/feed.xml"])
+    assert line == ("podcast_summary.py: error: unrecognized option --feed-ulr "
+                    "(did you mean --feed-url?) (see --help)")
+
+
+def test_abbreviated_options_still_work(capsys) -> None:
+    """A prefix of one option is accepted as argparse allows; a shared prefix is named."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--feeds", "/nonexistent", "--help"])
+    assert exit_info.value.code == 0
+    capsys.readouterr()
+    assert "ambiguous option: --feed could match" in usage_error(capsys, ["--feed", "x"])
+
+
+@pytest.mark.parametrize("mode", [["--feed-url", OFFLINE], ["list"]])
+def test_a_data_dir_that_is_a_file_is_one_line(tmp_path: Path, capsys, mode) -> None:
+    """``--data-dir`` naming a file (or a path below one): exit 1, one ERROR line."""
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("x")
+    for data_dir in (a_file, a_file / "sub"):
+        assert main([*mode, "--data-dir", str(data_dir)]) == 1
+        [line] = capsys.readouterr().err.splitlines()
+        assert line == (f"ERROR podcast_summary: the data folder {data_dir} is not a folder: "
+                        f"{a_file} is a file")
+
+
+def test_a_lock_that_cannot_be_opened_is_one_line(server, tmp_path: Path, capsys) -> None:
+    """A lock file that cannot be opened (here a folder in its place): exit 1, one line."""
+    server.add_feed("/one.xml", "one_item.xml")
+    (tmp_path / ".lock").mkdir()
+    assert main(["--data-dir", str(tmp_path), "--feed-url", server.url("/one.xml")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"ERROR podcast_summary: cannot open the run lock {tmp_path}/.lock")
+
+
+def test_a_read_only_data_folder_is_one_line(server, tmp_path: Path, capsys,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The feed cannot be staged (EACCES, as a read-only folder gives): one line, exit 1."""
+    server.add_feed("/one.xml", "one_item.xml")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "feeds"))
+
+    monkeypatch.setattr("podcast_pipeline.pipeline.tempfile.mkstemp", refuse)
+    assert main(["--data-dir", str(tmp_path), "--feed-url", server.url("/one.xml")]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line == (f"ERROR podcast_summary: cannot stage the feed {server.url('/one.xml')} "
+                    f"in {tmp_path}/feeds: Permission denied")
+
+
+def test_a_read_only_database_is_one_line(synced: Path, capsys,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite refusing to write (a read-only file): one line, exit 1."""
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr("podcast_pipeline.storage.list_episodes", refuse)
+    assert main(["list", "--data-dir", str(synced)]) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "ERROR podcast_summary: database error: attempt to write a readonly database"]
+
+
+def test_failed_downloads_end_with_their_own_exit_code(server, tmp_path: Path, capsys) -> None:
+    """A feed stored but its audio missing (404): the summary, then exit 3, not 0."""
+    server.add_feed("/one.xml", "one_item.xml")
+    code = main(["--data-dir", str(tmp_path), "--feed-url", server.url("/one.xml")])
+    assert code == DOWNLOADS_FAILED == 3
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "episodes: 1 new, 0 updated; audio: 0 downloaded (0.0 MB), 1 failed, 0 deleted")
+
+
+def test_the_staged_feed_is_removed_after_ctrl_c(server, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a feed is stored: the staged copy under feeds/ is removed too."""
+    server.add_feed("/one.xml", "one_item.xml")
+    fetched = pipeline.fetch(tmp_path, server.url("/one.xml"))
+    assert Path(fetched["staged_path"]).exists()
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("podcast_pipeline.storage.save_feed", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.store(tmp_path, fetched)
+    assert not list((tmp_path / "feeds").iterdir())
+
+
+def test_empty_channel_and_http_charset_feeds_sync(server, tmp_path: Path, capsys) -> None:
+    """An empty <channel> is a feed of 0 episodes (exit 0); the HTTP charset reaches the
+    parser, so an undeclared Big5 feed is stored with the right characters."""
+    server.add_feed("/empty.xml", "empty_channel.xml")
+    server.add_feed("/big5.xml", "big5_http_charset.xml",
+                    content_type="application/rss+xml; charset=Big5")
+    assert main(["--data-dir", str(tmp_path), "--feed-url", server.url("/empty.xml"),
+                 "--feed-url", server.url("/big5.xml"), "--no-download"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"{server.url('/empty.xml')}: 0 new, 0 updated, 0 unchanged"
+    assert out[1] == "只在 HTTP 標頭宣告的編碼: 1 new, 0 updated, 0 unchanged"

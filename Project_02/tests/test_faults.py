@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from podcast_pipeline.feed_stream import PARSER_PROCESS_MIN_BYTES
-from podcast_summary import main
+from podcast_summary import DOWNLOADS_FAILED, main
 
 SCRIPT = Path(__file__).resolve().parents[1] / "podcast_summary.py"
 KIB = 1024
@@ -193,32 +192,10 @@ def test_sigkill_while_storing_a_feed_commits_nothing(server, tmp_path: Path) ->
     assert not list((tmp_path / "feeds").iterdir())  # the killed run's staged feed is gone
 
 
-def test_sigkill_while_a_parser_process_reads_the_feed_leaves_no_orphan(
-        server, tmp_path: Path, parser_processes) -> None:
-    """A feed big enough for a parser process: killing the run ends that process too."""
-    count = 8000
-    items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(count)]
-    body = feed_xml(items, description="Notes about the show. " * 100)
-    assert len(body) >= PARSER_PROCESS_MIN_BYTES
-    server.add("/big.xml", body)
-    args = ("--feed-url", server.url("/big.xml"), "--no-download")
-    with subprocess.Popen(cli(tmp_path, *args)) as run:
-        wait_until_storing(tmp_path, run)
-        assert parser_processes(tmp_path, seconds=0)  # it is at work
-        kill(run)
-
-    assert not parser_processes(tmp_path, seconds=10)
-    assert_consistent(tmp_path)
-    assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
-    assert main(["--data-dir", str(tmp_path), *args]) == 0
-    assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(count,)]
-
-
 @pytest.mark.usefixtures("sigint_reaches_children")
-def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
-                                                      parser_processes) -> None:
+def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the terminal's process group) while a big feed is stored: exit
-    130 with one line, nothing half-stored, no parser process left behind."""
+    130 with one line, nothing half-stored, the staged feed removed."""
     # enough episodes that storing them takes a while even on a busy machine
     items = [(f"g{n}", server.url(f"/a/{n}.mp3")) for n in range(20000)]
     server.add("/big.xml", feed_xml(items, description="Notes about the show. " * 100))
@@ -233,9 +210,9 @@ def test_ctrl_c_while_storing_rolls_back_with_one_line(server, tmp_path: Path,
     assert stderr.splitlines() == [
         "ERROR __main__: interrupted: episodes stored before are kept, the feed being "
         "stored was rolled back, and partial downloads resume on the next run"]
-    assert not parser_processes(tmp_path, seconds=10)
     assert_consistent(tmp_path)
     assert query(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
+    assert not list((tmp_path / "feeds").iterdir())
 
 
 def test_connection_dropped_mid_body_is_resumed_next_run(server, tmp_path: Path) -> None:
@@ -245,7 +222,7 @@ def test_connection_dropped_mid_body_is_resumed_next_run(server, tmp_path: Path)
     server.add("/feed.xml", feed_xml([("cut", server.url("/a/cut.mp3"))]))
     args = ["--data-dir", str(tmp_path), "--feed-url", server.url("/feed.xml")]
 
-    assert main(args) == 0  # the feed synced; the failed download is reported
+    assert main(args) == DOWNLOADS_FAILED  # the feed synced; the failed download is reported
     [(status, error)] = query(tmp_path, "SELECT status, last_error FROM downloads")
     assert status == "failed" and "partial file is kept" in error
     assert assert_consistent(tmp_path) == 0
@@ -324,7 +301,7 @@ def test_server_that_never_answers_times_out(server, tmp_path: Path, capsys) -> 
         server.add("/a/good.mp3", good, content_type="audio/mpeg")
         server.add("/feed.xml", feed_xml([("good", server.url("/a/good.mp3")),
                                           ("stuck", silent_url + "/stuck.mp3")]))
-        assert main([*args, "--feed-url", server.url("/feed.xml")]) == 0
+        assert main([*args, "--feed-url", server.url("/feed.xml")]) == DOWNLOADS_FAILED
         assert query(tmp_path, "SELECT status FROM downloads JOIN episodes e "
                                "ON e.id = episode_id WHERE guid = 'stuck'") == [("failed",)]
         assert assert_consistent(tmp_path) == 1 and downloaded(tmp_path) == {"good": good}

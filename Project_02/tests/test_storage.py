@@ -6,7 +6,6 @@ import pytest
 
 from podcast_pipeline import storage
 from podcast_pipeline.feed import Episode, ParsedFeed, PodcastInfo, parse_feed
-from podcast_pipeline.feed_stream import FeedStream
 
 FEED = "http://podcast.test/feed.xml"
 
@@ -96,22 +95,6 @@ def test_search_follows_inserts_and_updates(conn: sqlite3.Connection) -> None:
     assert storage.search_episodes(conn, "inflation") == []
     assert len(storage.search_episodes(conn, "TARIFFS explained")) == 1
     assert storage.search_episodes(conn, "about a")[0]["snippet"].startswith("[About]")
-
-
-def test_episodes_stored_in_several_batches_are_all_searchable(conn: sqlite3.Connection,
-                                                                tmp_path: Path) -> None:
-    """New episodes of every batch of a streamed feed reach the full-text index."""
-    items = "".join(f"<item><guid>g{n}</guid><title>Word{n} news</title></item>"
-                    for n in range(5))
-    path = tmp_path / "feed.xml"
-    path.write_text(f"<rss><channel><title>Show</title>{items}</channel></rss>",
-                    encoding="utf-8")
-    counts = storage.save_feed(conn, FEED, FeedStream(path, FEED, batch_size=2))
-    assert counts["new"] == 5
-    for n in range(5):
-        assert [r["title"] for r in storage.search_episodes(conn, f"word{n}")] == [
-            f"Word{n} news"]
-    assert len(storage.search_episodes(conn, "news", limit=None)) == 5
 
 
 def test_an_absurd_duration_does_not_sink_the_feed(conn: sqlite3.Connection) -> None:

@@ -1,10 +1,12 @@
-"""Known-answer tests of the collaborative-filtering methods (movie_recommender.collaborative)."""
+"""Known-answer tests of the liked matrices and the recommendation methods (liked, scorers)."""
 import numpy as np
 import pandas as pd
 import pytest
 
-from movie_recommender import collaborative
-from movie_recommender.collaborative import Ratings, build_model, recommend
+from movie_recommender import ArraysMismatchError, liked, scorers
+from movie_recommender.liked import Ratings, build_model
+from movie_recommender.scorers import recommend
+from movie_recommender.topk import top_k
 
 # Two taste groups of movies: 0 "A", 1 "B", 2 "C", 3 "D", plus 4 "E" that nobody likes.
 A, B, C, D, E = range(5)
@@ -37,22 +39,28 @@ def fixture_taste_groups() -> Ratings:
 
 @pytest.mark.parametrize("method", FAN_METHODS)
 def test_fans_of_a_get_b_not_c(taste_groups: Ratings, method: str) -> None:
-    """Fans of A loved B and disliked C: B comes first and C never appears."""
+    """Fans of A liked B and disliked C: B comes first and C never appears."""
     recs = recommend(build_model(taste_groups), A, method, k=3)
     assert recs[0].item == B
     assert C not in [rec.item for rec in recs]
     assert all(rec.reason for rec in recs)
 
 
-@pytest.mark.parametrize("method", collaborative.METHODS)
-def test_query_is_never_recommended(taste_groups: Ratings, method: str) -> None:
-    """C is the most liked and co-liked with D, yet a query for C never returns C."""
+@pytest.mark.parametrize("method", scorers.METHODS)
+def test_query_is_never_recommended(taste_groups: Ratings, random_ratings: Ratings,
+                                    method: str) -> None:
+    """C is the most liked and co-liked with D, yet a query for C never returns C; nor does
+    any of the 40 random movies, asked for every candidate, return itself."""
     recs = recommend(build_model(taste_groups), C, method, k=5)
     assert recs, "every method has an answer for a liked movie"
     assert C not in [rec.item for rec in recs]
+    model = build_model(random_ratings)
+    for movie in range(random_ratings.n_items):
+        items = [rec.item for rec in recommend(model, movie, method, k=random_ratings.n_items)]
+        assert movie not in items
 
 
-@pytest.mark.parametrize("method", collaborative.METHODS)
+@pytest.mark.parametrize("method", scorers.METHODS)
 def test_exclude_mask_is_honoured(taste_groups: Ratings, method: str) -> None:
     """Excluded movies are skipped and the next best ones move up."""
     exclude = np.zeros(taste_groups.n_items, dtype=bool)
@@ -76,7 +84,7 @@ def test_popular_answers_even_without_fans(taste_groups: Ratings) -> None:
 
 
 def test_lift_reason_quotes_both_shares(taste_groups: Ratings) -> None:
-    """B: rated above 4 by all 6 fans of A, and by 6 of the 6 users who loved A or B."""
+    """B: rated above 4 by all 6 fans of A, and by 6 of the 6 users who rated A or B above 4."""
     recs = recommend(build_model(taste_groups), A, "lift")
     assert [(rec.item, rec.score) for rec in recs] == [(B, 1.0)]
     assert recs[0].reason == "rated above 4 by 100 % of its fans vs 100 % of all users"
@@ -139,11 +147,11 @@ def test_lift_equals_the_original_formula(random_ratings: Ratings, movie: int) -
 
 def test_cosine_equals_the_dense_formula(random_ratings: Ratings) -> None:
     """Cosine of binary liked columns, computed densely, gives the same top ten."""
-    liked = np.zeros((random_ratings.n_users, random_ratings.n_items))
+    dense = np.zeros((random_ratings.n_users, random_ratings.n_items))
     keep = random_ratings.rating >= 4.0
-    liked[random_ratings.user_idx[keep], random_ratings.item_idx[keep]] = 1.0
-    norms = np.sqrt(liked.sum(axis=0))
-    cosine = liked.T @ liked[:, 3] / (norms * norms[3])
+    dense[random_ratings.user_idx[keep], random_ratings.item_idx[keep]] = 1.0
+    norms = np.sqrt(dense.sum(axis=0))
+    cosine = dense.T @ dense[:, 3] / (norms * norms[3])
     cosine[3] = 0.0
     recs = recommend(build_model(random_ratings), 3, "cosine", k=10)
     assert [rec.score for rec in recs] == pytest.approx(np.sort(cosine)[::-1][:10])
@@ -152,16 +160,22 @@ def test_cosine_equals_the_dense_formula(random_ratings: Ratings) -> None:
 
 def test_fan_sample_keeps_reasons_exact(random_ratings: Ratings,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """With a fan sample smaller than the fans, reasons still count all fans exactly."""
+    """With a sample of 10 fans the scores are estimates, but every reason still quotes
+    the exact share of all fans, counted here from the raw ratings."""
     model = build_model(random_ratings)
-    full = recommend(model, 0, "cosine", k=3)
-    monkeypatch.setattr(collaborative, "MAX_FANS", 10)
-    sampled = recommend(model, 0, "cosine", k=30)
-    assert len(model.fans(0)) > 10
-    by_item = {rec.item: rec.reason for rec in sampled}
-    for rec in full:
-        if rec.item in by_item:
-            assert by_item[rec.item].split(" (cosine")[0] == rec.reason.split(" (cosine")[0]
+    full = recommend(model, 0, "cosine", k=5)
+    monkeypatch.setattr(scorers, "MAX_FANS", 10)
+    sampled = recommend(model, 0, "cosine", k=5)
+    assert [rec.score for rec in sampled] != [rec.score for rec in full]  # the sample is used
+    def likers(movie: int) -> set[int]:
+        return set(random_ratings.user_idx[(random_ratings.rating >= 4.0)
+                                           & (random_ratings.item_idx == movie)].tolist())
+
+    fans = likers(0)
+    assert len(fans) > 10 and len(sampled) == 5
+    for rec in sampled:
+        share = 100 * len(likers(rec.item) & fans) / len(fans)
+        assert rec.reason.startswith(f"liked by {share:.0f} % of its {len(fans)} fans (cosine ")
 
 
 def test_sequential_prefers_the_movie_liked_next() -> None:
@@ -171,69 +185,24 @@ def test_sequential_prefers_the_movie_liked_next() -> None:
         rows += [(user, C, 5.0, 1), (user, A, 5.0, 2), (user, B, 5.0, 3), (user, D, 4.0, 4)]
     model = build_model(make_ratings(rows))
     recs = recommend(model, A, "sequential", k=3,
-                     params=collaborative.SequentialParams(window=2, decay=0.5, backward=0.8,
+                     params=scorers.SequentialParams(window=2, decay=0.5, backward=0.8,
                                                            backoff=1.0, alpha=0.5, beta=0.0))
     assert [rec.item for rec in recs] == [B, C, D]
     assert recs[0].reason == "liked next by 5 of its fans, liked by 100 % of its 5 fans"
 
 
-@pytest.mark.parametrize("loved, expected", [(0.0, [B, C]), (1.0, [C, B])])
-def test_loved_weight_favours_movies_rated_above_4(loved: float, expected: list[int]) -> None:
-    """B (rated 4.0) and C (5.0) are co-liked by the same fans of A. Without the loved
+@pytest.mark.parametrize("above_4, expected", [(0.0, [B, C]), (1.0, [C, B])])
+def test_above_4_weight_favours_movies_rated_above_4(above_4: float, expected: list[int]
+                                                     ) -> None:
+    """B (rated 4.0) and C (5.0) are co-liked by the same fans of A. Without the above-4
     weight their co-occurrence ties and B, liked right after A, leads; with it C wins."""
     rows = []
     for user in range(4):
         rows += [(user, A, 5.0, 1), (user, B, 4.0, 2), (user, C, 5.0, 3)]
-    params = collaborative.SequentialParams(window=2, backward=0.0, beta=0.0, loved=loved,
+    params = scorers.SequentialParams(window=2, backward=0.0, beta=0.0, above_4=above_4,
                                             backoff=1e6)
     recs = recommend(build_model(make_ratings(rows)), A, "sequential", params=params)
     assert [rec.item for rec in recs] == expected
-
-
-def test_late_likes_are_counted_per_movie() -> None:
-    """With ``late_likes=3`` a like is late when it is among its user's last three likes."""
-    rows = [(0, item, 5.0, time) for time, item in enumerate([B, A, D, E, C])]
-    rows += [(1, A, 4.0, 1), (1, B, 4.0, 2), (1, E, 1.0, 3)]
-    model = build_model(make_ratings(rows), late_likes=3)
-    assert model.item_late.tolist() == [1, 1, 1, 1, 1]
-    assert model.item_likes().tolist() == [2, 2, 1, 1, 1]
-    assert model.late_share() == pytest.approx([0.625, 0.625, 1.25, 1.25, 1.25])
-
-
-@pytest.mark.parametrize("late, expected", [(0.0, [D, B, C, E]), (0.5, [D, C, E])])
-def test_late_weight_favours_movies_liked_late(late: float, expected: list[int]) -> None:
-    """Fans of A like B before it and D, E, C after it, so their co-occurrence ties (D,
-    liked right after A, leads). With the late weight B, never among a fan's last three
-    likes (``late_likes=3``), drops out and C moves up."""
-    rows = []
-    for user in range(4):
-        rows += [(user, item, 5.0, time) for time, item in enumerate([B, A, D, E, C])]
-    params = collaborative.SequentialParams(window=1, backward=0.0, beta=0.0, backoff=1e6,
-                                            late=late)
-    recs = recommend(build_model(make_ratings(rows), late_likes=3), A, "sequential",
-                     params=params)
-    assert [rec.item for rec in recs] == expected
-
-
-def test_default_late_likes_are_the_last_late_likes() -> None:
-    """By default the last ``LATE_LIKES`` likes of a user are late, and no earlier one."""
-    history = list(range(collaborative.LATE_LIKES + 2))
-    rows = [(0, item, 5.0, time) for time, item in enumerate(history)]
-    rows.append((1, 0, 4.0, 0))
-    model = build_model(make_ratings(rows))
-    assert model.item_late.tolist() == [1, 0] + [1] * collaborative.LATE_LIKES
-
-
-def test_late_weight_needs_the_late_shares(taste_groups: Ratings) -> None:
-    """Without ``late`` the shares may be left out; with it they are required."""
-    model = build_model(taste_groups)
-    params = collaborative.SequentialParams(late=0.5)
-    parts = collaborative.sequential_parts(model, A, params)
-    plain = collaborative.combine_parts(parts, collaborative.SequentialParams(),
-                                        model.item_likes(), None)
-    assert plain[B] > 0
-    with pytest.raises(ValueError, match="needs late_share"):
-        collaborative.combine_parts(parts, params, model.item_likes(), None)
 
 
 def test_timestamp_ties_are_ordered_by_movie() -> None:
@@ -247,20 +216,20 @@ def test_timestamp_ties_are_ordered_by_movie() -> None:
 def test_arrays_round_trip(taste_groups: Ratings) -> None:
     """A model rebuilt from its arrays answers exactly like the original."""
     model = build_model(taste_groups)
-    arrays = collaborative.to_arrays(model)
+    arrays = liked.to_arrays(model)
     assert all(isinstance(value, np.ndarray) for value in arrays.values())
-    reloaded = collaborative.from_arrays(arrays)
-    for method in collaborative.METHODS:
+    reloaded = liked.from_arrays(arrays)
+    for method in scorers.METHODS:
         assert recommend(reloaded, C, method) == recommend(model, C, method)
 
 
 def test_from_arrays_rejects_incomplete_or_inconsistent_arrays(taste_groups: Ratings) -> None:
     """A missing or truncated array is an error, not a wrong answer."""
-    arrays = collaborative.to_arrays(build_model(taste_groups))
-    with pytest.raises(ValueError, match="lack item_pos"):
-        collaborative.from_arrays({k: v for k, v in arrays.items() if k != "item_pos"})
-    with pytest.raises(ValueError, match="do not fit"):
-        collaborative.from_arrays({**arrays, "item_users": arrays["item_users"][:-1]})
+    arrays = liked.to_arrays(build_model(taste_groups))
+    with pytest.raises(ArraysMismatchError, match="lack item_pos"):
+        liked.from_arrays({k: v for k, v in arrays.items() if k != "item_pos"})
+    with pytest.raises(ArraysMismatchError, match="do not fit"):
+        liked.from_arrays({**arrays, "item_users": arrays["item_users"][:-1]})
 
 
 @pytest.mark.parametrize("change, message", [
@@ -269,21 +238,21 @@ def test_from_arrays_rejects_incomplete_or_inconsistent_arrays(taste_groups: Rat
 ])
 def test_build_model_rejects_bad_input(taste_groups: Ratings, change: dict, message: str
                                        ) -> None:
-    """Inconsistent input arrays raise ValueError naming the problem."""
+    """Inconsistent input arrays raise ArraysMismatchError naming the problem."""
     fields = {name: getattr(taste_groups, name) for name in
               ("user_idx", "item_idx", "rating", "timestamp", "n_users", "n_items")}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ArraysMismatchError, match=message):
         build_model(Ratings(**{**fields, **change}))
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"method": "magic"}, "unknown method 'magic'"),
-    ({"item": 99}, "outside 0..4"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"method": "magic"}, scorers.UnknownMethodError, "unknown method 'magic'"),
+    ({"item": 99}, scorers.MovieOutOfRangeError, "outside 0..4"),
 ])
-def test_recommend_rejects_bad_arguments(taste_groups: Ratings, kwargs: dict, message: str
-                                         ) -> None:
-    """An unknown method or out-of-range movie raises ValueError."""
-    with pytest.raises(ValueError, match=message):
+def test_recommend_rejects_bad_arguments(taste_groups: Ratings, kwargs: dict, error: type,
+                                         message: str) -> None:
+    """An unknown method or out-of-range movie raises its named error."""
+    with pytest.raises(error, match=message):
         recommend(build_model(taste_groups), **{"item": A, **kwargs})
 
 
@@ -292,5 +261,6 @@ def test_top_k_breaks_ties_by_position() -> None:
     scores = np.array([1.0, 3.0, 1.0, 3.0, 0.0, 1.0])
     allowed = np.ones(6, dtype=bool)
     allowed[1] = False
-    assert collaborative.top_k(scores, 3, allowed).tolist() == [3, 0, 2]
-    assert collaborative.top_k(scores, 10, allowed).tolist() == [3, 0, 2, 5]
+    assert top_k(scores, 3, allowed).tolist() == [3, 0, 2]
+    assert top_k(scores, 10, allowed).tolist() == [3, 0, 2, 5]
+    assert top_k(scores, 2, allowed, prefer=np.array([0, 0, 1, 0, 0, 2])).tolist() == [3, 5]
