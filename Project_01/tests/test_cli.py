@@ -322,3 +322,15 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(run, monkeypatch: pytest.MonkeyP
     code, out = run("--movie-title", "Toy Story")
     assert (code, out) == (130, "")
     assert run.err.strip().splitlines() == ["ERROR movie_recommendations: interrupted"]
+
+
+def test_batch_file_that_is_not_titles_stops_early(run, tiny_dir: Path, tmp_path: Path) -> None:
+    """A ratings.csv or a file of junk given to --batch stops with one error line."""
+    code, out = run("--batch", str(tiny_dir / "ratings.csv"))
+    assert code == 1 and out == ""
+    assert "looks like a MovieLens CSV" in run.err and run.err.count("WARNING") == 0
+    junk = tmp_path / "junk.txt"
+    junk.write_text("".join(f"qqqq zzzz {i}\n" for i in range(500)), encoding="utf-8")
+    code, out = run("--batch", str(junk))
+    assert code == 1 and len(out.splitlines()) == 19
+    assert run.err.count("WARNING") == 19 and "all failed" in run.err
