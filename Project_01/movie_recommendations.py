@@ -146,9 +146,15 @@ def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recomme
     """Open (building if needed) the index of ``folder`` and assemble the recommender.
 
     An index whose arrays do not fit this version of the code (e.g. written before the
-    model gained an array) is rebuilt once rather than reported.
+    model gained an array) is rebuilt once rather than reported; when the cache cannot
+    be written, the index is built in memory for this run (one warning).
     """
-    arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    try:
+        arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    except index.IndexWriteError as err:
+        logger.warning("%s; answering from an index built in memory (not kept)", err)
+        builder = importlib.import_module("movie_recommender.index_build")
+        return Recommender.from_arrays(builder.build_arrays(folder))
     try:
         return Recommender.from_arrays(arrays)
     except ValueError as err:

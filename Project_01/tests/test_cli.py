@@ -334,3 +334,17 @@ def test_batch_file_that_is_not_titles_stops_early(run, tiny_dir: Path, tmp_path
     code, out = run("--batch", str(junk))
     assert code == 1 and len(out.splitlines()) == 19
     assert run.err.count("WARNING") == 19 and "all failed" in run.err
+
+
+def test_read_only_cache_still_answers(tiny_dir: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An unwritable --cache-dir (here a file, so even root cannot write into it): the
+    answer comes from an index built in memory, with one warning."""
+    cache = tmp_path / "not-a-folder"
+    cache.write_text("", encoding="utf-8")
+    code = main(["--data-dir", str(tiny_dir), "--cache-dir", str(cache),
+                 "--movie-title", "Toy Story", "--min-ratings", "1"])
+    captured = capsys.readouterr()
+    assert code == 0 and "Toy Story 2" in captured.out
+    assert captured.err.count("WARNING") == 1 and "built in memory" in captured.err
+    assert "ERROR" not in captured.err
