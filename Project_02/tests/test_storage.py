@@ -105,17 +105,38 @@ def test_an_absurd_duration_does_not_sink_the_feed(conn: sqlite3.Connection) -> 
     assert conn.execute("SELECT duration_seconds FROM episodes").fetchone()[0] is None
 
 
-def test_the_index_buffers_8_mb_before_writing_a_segment(conn: sqlite3.Connection) -> None:
-    """Migration 3 stores FTS5's hashsize, so bulk indexing writes fewer segments."""
-    setting = conn.execute("SELECT v FROM episodes_fts_config WHERE k = 'hashsize'").fetchone()
-    assert setting[0] == 8 * 1024 * 1024
-
-
-@pytest.mark.parametrize("query", ['"unbalanced', "AND", "a OR", "title:*", "NEAR(", "   "])
-def test_any_search_text_is_a_valid_query(conn: sqlite3.Connection, query: str) -> None:
-    """FTS5 syntax in user text is searched literally, never an SQL error."""
+@pytest.mark.parametrize("query, titles", [('"unbalanced', []), ("AND", []), ("a OR", []),
+                                           ("title:*", ["Title a"]), ("NEAR(", []),
+                                           ("   ", []), ('"about" a', ["Title a"])])
+def test_any_search_text_is_a_valid_query(conn: sqlite3.Connection, query: str,
+                                          titles: list[str]) -> None:
+    """FTS5 syntax in user text is searched literally, as words: never an SQL error."""
     catalog.save_feed(conn, FEED, feed_of(episode("a")))
-    assert isinstance(catalog.search_episodes(conn, query), list)
+    assert [r["title"] for r in catalog.search_episodes(conn, query)] == titles
+
+
+def test_nested_transactions_roll_back_only_the_inner_block(conn: sqlite3.Connection) -> None:
+    """An error inside a nested block undoes that block (a savepoint), not the outer one."""
+    with database.transaction(conn):
+        conn.execute("INSERT INTO podcasts (feed_url, current_url, created_at, updated_at) "
+                     "VALUES ('outer', 'outer', 'now', 'now')")
+        with pytest.raises(ValueError):
+            with database.transaction(conn):
+                conn.execute("INSERT INTO podcasts (feed_url, current_url, created_at, "
+                             "updated_at) VALUES ('inner', 'inner', 'now', 'now')")
+                raise ValueError("inner block fails")
+    assert conn.execute("SELECT feed_url FROM podcasts").fetchall()[0][:] == ("outer",)
+    assert conn.execute("SELECT COUNT(*) FROM podcasts").fetchone()[0] == 1
+
+
+def test_the_original_error_is_never_hidden_by_a_failed_rollback(
+        conn: sqlite3.Connection) -> None:
+    """When the transaction has already ended, the block's own error is what surfaces."""
+    with pytest.raises(ValueError, match="the real problem"):
+        with database.transaction(conn):
+            conn.execute("ROLLBACK")  # as SQLite does itself on some errors
+            raise ValueError("the real problem")
+    assert not conn.in_transaction
 
 
 def test_a_failing_feed_write_leaves_nothing_behind(conn: sqlite3.Connection) -> None:
