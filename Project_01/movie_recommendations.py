@@ -34,6 +34,9 @@ BUNDLED_DIR = PROJECT_DIR / "data" / BUNDLED_DATASET
 DEFAULT_MIN_RATINGS = 10
 ID_PREFIX = "id:"
 EVALUATION_K = 10
+BATCH_GIVE_UP = 20
+"""A --batch file whose first this many lines all fail is not a list of titles."""
+CSV_HEADER_FIELDS = frozenset({"userid", "movieid", "rating", "timestamp", "tag", "genres"})
 
 
 class BatchFileError(MovieRecommenderError):
@@ -144,9 +147,15 @@ def load_recommender(folder: Path, cache_dir: Path, *, rebuild: bool) -> Recomme
     """Open (building if needed) the index of ``folder`` and assemble the recommender.
 
     An index whose arrays do not fit this version of the code (e.g. written before the
-    model gained an array) is rebuilt once rather than reported.
+    model gained an array) is rebuilt once rather than reported; when the cache cannot
+    be written, the index is built in memory for this run (one warning).
     """
-    arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    try:
+        arrays = index.open_index(folder, cache_dir, rebuild=rebuild)
+    except index.IndexWriteError as err:
+        logger.warning("%s; answering from an index built in memory (not kept)", err)
+        builder = importlib.import_module("movie_recommender.index_build")
+        return Recommender.from_arrays(builder.build_arrays(folder))
     try:
         return Recommender.from_arrays(arrays)
     except ArraysMismatchError as err:
@@ -188,13 +197,21 @@ def batch_queries(path: Path) -> Iterator[str]:
                  else path.read_text(encoding="utf-8")).splitlines()
     except (OSError, UnicodeDecodeError) as err:
         raise BatchFileError(f"cannot read --batch file {path}: {err}") from err
-    return (line.strip() for line in lines if line.strip())
+    queries = [line.strip() for line in lines if line.strip()]
+    if queries and len(set(queries[0].casefold().split(",")) & CSV_HEADER_FIELDS) >= 2:
+        raise BatchFileError(f"--batch file {path} looks like a MovieLens CSV "
+                             f"({queries[0]!r}), not one title or id:<movieId> per line")
+    return iter(queries)
 
 
 def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Iterable[str],
               out: TextIO) -> int:
-    """Answer each query as one JSON line; return 1 if any query failed, else 0."""
-    failures = 0
+    """Answer each query as one JSON line; return 1 if any query failed, else 0.
+
+    Raises:
+        BatchFileError: when the first ``BATCH_GIVE_UP`` queries all fail.
+    """
+    failures = answered = 0
     for text in queries:
         query = output.query_fields(text, args.year)
         try:
@@ -202,8 +219,12 @@ def run_batch(recommender: Recommender, args: argparse.Namespace, queries: Itera
             record = output.answer_to_dict(answer, recommender.catalog, query)
         except MovieRecommenderError as err:
             failures += 1
+            if failures == answered + 1 == BATCH_GIVE_UP:
+                raise BatchFileError(f"the first {BATCH_GIVE_UP} lines of the --batch file "
+                                     "all failed: is it a list of titles?") from err
             logger.warning("%s", err)
             record = output.error_to_dict(query, str(err))
+        answered += 1
         out.write(output.to_json(record) + "\n")
     if failures:
         logger.error("%d of the batch queries failed (see their \"error\" field)", failures)

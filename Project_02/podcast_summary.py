@@ -17,7 +17,7 @@ from typing import Any
 from dotenv import load_dotenv
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from podcast_pipeline import PodcastError, cli_output, pipeline, storage, transcription
+from podcast_pipeline import PodcastError, catalog, cli_output, database, pipeline, transcription
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
 from podcast_pipeline.settings import (DATA_DIR_ENV, DEFAULT_FEED_URL, DEFAULT_MAX_DOWNLOADS,
                                        DEFAULT_MAX_TRANSCRIPTIONS, DEFAULT_TIMEOUT,
@@ -245,19 +245,19 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
     db_file = pipeline.db_path(data_dir)
     if not db_file.exists():
         raise PodcastError(f"no database at {db_file}; run a sync first")
-    conn = storage.connect(db_file)
+    conn = database.connect(db_file)
     try:
         rows: list[dict[str, Any]]
         if args.mode in ("search", "list"):
             searching = args.mode == "search"
-            rows = (storage.search_episodes(conn, args.text, limit=args.limit) if searching
-                    else storage.list_episodes(conn, podcast=args.podcast, limit=args.limit))
+            rows = (catalog.search_episodes(conn, args.text, limit=args.limit) if searching
+                    else catalog.list_episodes(conn, podcast=args.podcast, limit=args.limit))
             if args.format == "json":
                 print(cli_output.episodes_json(rows, snippets=searching))
             else:
                 print(cli_output.episodes_table(rows, snippets=searching))
         else:
-            rows = storage.list_episodes(conn, podcast=args.podcast, limit=None)
+            rows = catalog.list_episodes(conn, podcast=args.podcast, limit=None)
             render = cli_output.episodes_json if args.format == "json" else cli_output.episodes_csv
             sys.stdout.write(render(rows) + ("\n" if args.format == "json" else ""))
     finally:

@@ -158,6 +158,9 @@ def coverage(query: Words, alias: Words) -> tuple[float, float]:
                 found[j] = max(found[j], match)
     _match_compounds(query.words, alias.words, typed, found)
     _match_compounds(alias.words, query.words, found, typed)
+    words = [i for i, word in enumerate(query.words) if not word.isdigit() and query.weights[i]]
+    if words and not any(typed[i] for i in words):  # a shared number alone is no match
+        return 0.0, 0.0
     return _share(typed, query.weights), _share(found, alias.weights)
 
 

@@ -362,3 +362,29 @@ def test_ctrl_c_ends_with_one_line_and_exit_130(run, monkeypatch: pytest.MonkeyP
     code, out = run("--movie-title", "Toy Story")
     assert (code, out) == (130, "")
     assert run.err.strip().splitlines() == ["ERROR movie_recommendations: interrupted"]
+
+
+def test_batch_file_that_is_not_titles_stops_early(run, tiny_dir: Path, tmp_path: Path) -> None:
+    """A ratings.csv or a file of junk given to --batch stops with one error line."""
+    code, out = run("--batch", str(tiny_dir / "ratings.csv"))
+    assert code == 1 and out == ""
+    assert "looks like a MovieLens CSV" in run.err and run.err.count("WARNING") == 0
+    junk = tmp_path / "junk.txt"
+    junk.write_text("".join(f"qqqq zzzz {i}\n" for i in range(500)), encoding="utf-8")
+    code, out = run("--batch", str(junk))
+    assert code == 1 and len(out.splitlines()) == 19
+    assert run.err.count("WARNING") == 19 and "all failed" in run.err
+
+
+def test_read_only_cache_still_answers(tiny_dir: Path, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """An unwritable --cache-dir (here a file, so even root cannot write into it): the
+    answer comes from an index built in memory, with one warning."""
+    cache = tmp_path / "not-a-folder"
+    cache.write_text("", encoding="utf-8")
+    code = main(["--data-dir", str(tiny_dir), "--cache-dir", str(cache),
+                 "--movie-title", "Toy Story", "--min-ratings", "1"])
+    captured = capsys.readouterr()
+    assert code == 0 and "Toy Story 2" in captured.out
+    assert captured.err.count("WARNING") == 1 and "built in memory" in captured.err
+    assert "ERROR" not in captured.err

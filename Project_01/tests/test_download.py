@@ -2,6 +2,7 @@
 import hashlib
 import io
 import re
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -363,11 +364,15 @@ def test_default_cache_dir_comes_from_the_environment(monkeypatch: pytest.Monkey
 
 @pytest.mark.parametrize("value", [None, "", "  "])
 def test_default_cache_dir_falls_back_to_the_user_cache(monkeypatch: pytest.MonkeyPatch,
-                                                        value: str | None) -> None:
-    """Unset or empty (as in .env.example), the platform's user cache folder is used."""
+                                                        value: str | None,
+                                                        tmp_path: Path) -> None:
+    """Unset or empty (as in .env.example), the user cache folder is used: on Linux
+    ``$XDG_CACHE_HOME/mlops-essentials/movielens``."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the XDG cache folder is the Linux convention")
     if value is None:
         monkeypatch.delenv("MOVIELENS_CACHE_DIR", raising=False)
     else:
         monkeypatch.setenv("MOVIELENS_CACHE_DIR", value)
-    expected = Path(platformdirs.user_cache_dir("mlops-essentials", appauthor=False))
-    assert default_cache_dir() == expected / "movielens"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    assert default_cache_dir() == tmp_path / "xdg-cache" / "mlops-essentials" / "movielens"

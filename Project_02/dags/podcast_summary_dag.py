@@ -93,8 +93,12 @@ def podcast_summary():
 
     @task
     def store(data_dir: str, fetched: dict) -> dict:
-        """Parse one staged feed and upsert its episodes in one transaction."""
-        return pipeline.store(Path(data_dir), fetched)
+        """Parse one staged feed and upsert its episodes in one transaction.
+
+        Holds the run lock, like every task that writes the database or audio folder.
+        """
+        with RunLock(Path(data_dir)):
+            return pipeline.store(Path(data_dir), fetched)
 
     # A dead feed must not hold back the audio of the others (as in the CLI);
     # its failed task still marks the run as failed.

@@ -20,7 +20,8 @@ from typing import Any, BinaryIO
 import requests
 from tqdm import tqdm
 
-from podcast_pipeline import PodcastError, storage, transcription
+from podcast_pipeline import (PodcastError, catalog, database, download_log, transcription,
+                              transcripts)
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
 from podcast_pipeline.feed import FeedParseError, parse_feed
@@ -47,7 +48,7 @@ def prepare(data_dir: Path) -> str:
     data_dir = Path(data_dir)
     for folder in (data_dir, data_dir / AUDIO_DIRNAME, data_dir / FEEDS_DIRNAME):
         folder.mkdir(parents=True, exist_ok=True)
-    storage.connect(db_path(data_dir)).close()
+    database.connect(db_path(data_dir)).close()
     return str(db_path(data_dir))
 
 
@@ -70,7 +71,7 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
     podcast = None
     if db_path(data_dir).exists():  # a first run, offline, must not create anything
         with _connection(data_dir) as conn:
-            podcast = storage.find_podcast(conn, feed_url)
+            podcast = catalog.find_podcast(conn, feed_url)
     subscription = podcast["feed_url"] if podcast else feed_url
     url = podcast["current_url"] if podcast else feed_url
     if url != feed_url:
@@ -124,11 +125,11 @@ def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
     """``store`` without the clean-up of the staged file."""
     feed_url = fetched["feed_url"]
     with _connection(data_dir) as conn:
-        podcast = storage.find_podcast(conn, feed_url)
+        podcast = catalog.find_podcast(conn, feed_url)
         unchanged = fetched["not_modified"] or (
             podcast is not None and podcast["feed_sha256"] == fetched["sha256"])
         if unchanged and podcast is not None:
-            storage.mark_checked(conn, podcast["id"], etag=fetched["etag"],
+            catalog.mark_checked(conn, podcast["id"], etag=fetched["etag"],
                                  last_modified=fetched["last_modified"],
                                  current_url=fetched["moved_to"])
             count = conn.execute("SELECT COUNT(*) FROM episodes WHERE podcast_id = ?",
@@ -142,7 +143,7 @@ def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
         with open(fetched["staged_path"], "rb") as staged:
             parsed = parse_feed(staged, fetched["final_url"] or fetched["fetched_url"],
                                 http_charset=fetched.get("charset"))
-        summary = storage.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
+        summary = catalog.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
                                     last_modified=fetched["last_modified"],
                                     feed_sha256=fetched["sha256"],
                                     current_url=fetched["moved_to"])
@@ -201,7 +202,7 @@ def download(data_dir: Path, *, session: requests.Session | None = None,
     summary: dict[str, Any] = {"downloaded": 0, "failed": 0, "deleted": 0, "bytes": 0,
                                "files": [], "errors": []}
     with _connection(data_dir) as conn:
-        rows = storage.pending_downloads(conn, podcast_ids=podcast_ids, limit=max_downloads,
+        rows = download_log.pending_downloads(conn, podcast_ids=podcast_ids, limit=max_downloads,
                                          newest_per_podcast=keep)
         jobs = [_job_for(data_dir, row) for row in rows]
         runner = _DownloadRunner(session or make_session(), timeout)
@@ -218,7 +219,7 @@ def _record(conn: sqlite3.Connection, job: _Job, outcome: DownloadResult | Downl
             summary: dict[str, Any]) -> None:
     """Store one download outcome and add it to ``summary``."""
     if isinstance(outcome, DownloadResult):
-        storage.record_download_done(conn, job.episode_id, source_url=job.url,
+        download_log.record_download_done(conn, job.episode_id, source_url=job.url,
                                      path=job.relative_path, size=outcome.bytes,
                                      sha256=outcome.sha256)
         summary["downloaded"] += 1
@@ -226,7 +227,7 @@ def _record(conn: sqlite3.Connection, job: _Job, outcome: DownloadResult | Downl
         summary["files"].append(job.relative_path)
     else:
         logger.warning("download failed: %s", outcome)
-        storage.record_download_failure(conn, job.episode_id, source_url=job.url,
+        download_log.record_download_failure(conn, job.episode_id, source_url=job.url,
                                         error=str(outcome))
         summary["failed"] += 1
         summary["errors"].append(str(outcome))
@@ -304,11 +305,11 @@ class _DownloadRunner:
 def _prune(conn: sqlite3.Connection, data_dir: Path, keep: int,
            podcast_ids: Iterable[int] | None) -> int:
     """Delete downloaded files beyond each podcast's newest ``keep``; return how many."""
-    rows = storage.downloads_beyond_newest(conn, keep, podcast_ids)
+    rows = download_log.downloads_beyond_newest(conn, keep, podcast_ids)
     for row in rows:
         if row["path"]:
             (data_dir / row["path"]).unlink(missing_ok=True)
-    storage.mark_deleted(conn, [row["episode_id"] for row in rows])
+    download_log.mark_deleted(conn, [row["episode_id"] for row in rows])
     if rows:
         logger.info("deleted %d older audio files (--keep %d)", len(rows), keep)
     return len(rows)
@@ -373,7 +374,7 @@ def sync(data_dir: Path, feed_urls: Iterable[str], *,
 @contextmanager
 def _connection(data_dir: Path) -> Iterator[sqlite3.Connection]:
     """Open the database of ``data_dir`` for the length of a block."""
-    conn = storage.connect(db_path(data_dir))
+    conn = database.connect(db_path(data_dir))
     try:
         yield conn
     finally:
@@ -449,19 +450,19 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
     summary: dict[str, Any] = {"transcribed": 0, "failed": 0, "audio_seconds": 0.0,
                                "compute_seconds": 0.0, "errors": []}
     with _connection(data_dir) as conn:
-        rows = storage.pending_transcriptions(conn, limit=max_transcriptions)
+        rows = transcripts.pending_transcriptions(conn, limit=max_transcriptions)
         for number, row in enumerate(rows, start=1):
             logger.info("transcribing %d/%d: %s", number, len(rows), row["title"])
             try:
                 transcript = _transcribe_row(data_dir, row, engine)
             except transcription.TranscriptionError as err:
                 logger.warning("transcription failed: %s", err)
-                storage.record_transcription_failure(conn, row["id"], error=str(err),
+                transcripts.record_transcription_failure(conn, row["id"], error=str(err),
                                                      audio_sha256=row["audio_sha256"])
                 summary["failed"] += 1
                 summary["errors"].append(str(err))
                 continue
-            storage.record_transcript(conn, row["id"], asdict(transcript),
+            transcripts.record_transcript(conn, row["id"], asdict(transcript),
                                       audio_sha256=row["audio_sha256"])
             logger.info("transcribed %.0f s of audio in %.0f s (%d words)",
                         transcript.audio_seconds, transcript.compute_seconds,

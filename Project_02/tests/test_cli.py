@@ -300,7 +300,7 @@ def test_a_read_only_database_is_one_line(synced: Path, capsys,
     def refuse(*args: object, **kwargs: object) -> None:
         raise sqlite3.OperationalError("attempt to write a readonly database")
 
-    monkeypatch.setattr("podcast_pipeline.storage.list_episodes", refuse)
+    monkeypatch.setattr("podcast_pipeline.catalog.list_episodes", refuse)
     assert main(["list", "--data-dir", str(synced)]) == 1
     assert capsys.readouterr().err.splitlines() == [
         "ERROR podcast_summary: database error: attempt to write a readonly database"]
@@ -325,7 +325,7 @@ def test_the_staged_feed_is_removed_after_ctrl_c(server, tmp_path: Path,
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("podcast_pipeline.storage.save_feed", interrupted)
+    monkeypatch.setattr("podcast_pipeline.catalog.save_feed", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pipeline.store(tmp_path, fetched)
     assert not list((tmp_path / "feeds").iterdir())

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from podcast_pipeline import pipeline, storage, transcription
+from podcast_pipeline import catalog, database, pipeline, transcription
 from podcast_pipeline.pipeline import DownloadOptions
 from podcast_summary import main
 
@@ -149,13 +149,13 @@ def test_transcripts_are_found_by_search(synced) -> None:
     """The FTS5 index covers transcripts along with titles and descriptions."""
     data_dir = synced([b"interest rates and the central bank", b"sunny weather"])
     pipeline.transcribe(data_dir)
-    conn = storage.connect(data_dir / "podcasts.db")
+    conn = database.connect(data_dir / "podcasts.db")
     try:
-        assert [row["title"] for row in storage.search_episodes(conn, "central bank")] == \
+        assert [row["title"] for row in catalog.search_episodes(conn, "central bank")] == \
             ["Episode 1"]
-        assert [row["title"] for row in storage.search_episodes(conn, "weather")] == \
+        assert [row["title"] for row in catalog.search_episodes(conn, "weather")] == \
             ["Episode 2"]
-        assert {row["title"] for row in storage.search_episodes(conn, "description")} == \
+        assert {row["title"] for row in catalog.search_episodes(conn, "description")} == \
             {"Episode 1", "Episode 2"}
     finally:
         conn.close()
@@ -166,15 +166,15 @@ def test_migration_keeps_a_version_1_database_searchable(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A database made before transcripts existed is upgraded in place: rows kept, the
     search index rebuilt over them, transcript columns empty."""
-    monkeypatch.setattr(storage, "MIGRATIONS", storage.MIGRATIONS[:1])
+    monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS[:1])
     pipeline.sync(tmp_path, [serve_podcast([b"x", b"y"])], session=session, downloads=None)
     before = episodes(tmp_path)
     monkeypatch.undo()
 
-    conn = storage.connect(tmp_path / "podcasts.db")
+    conn = database.connect(tmp_path / "podcasts.db")
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(storage.MIGRATIONS)
-        found = storage.search_episodes(conn, "episode 2")
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(database.MIGRATIONS)
+        found = catalog.search_episodes(conn, "episode 2")
     finally:
         conn.close()
     after = episodes(tmp_path)
