@@ -5,7 +5,6 @@ import re
 import sys
 from pathlib import Path
 
-import platformdirs
 import pytest
 import requests
 

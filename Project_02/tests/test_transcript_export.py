@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from podcast_pipeline import segment_store, storage
+from podcast_pipeline import database, segment_store
 from podcast_pipeline.segment_store import TranscriptSource
 from podcast_pipeline.transcript_export import ExportError, export_transcripts
 from podcast_pipeline.transcript_formats import Segment, parse_transcript
@@ -14,7 +14,7 @@ from podcast_pipeline.transcript_formats import Segment, parse_transcript
 @pytest.fixture(name="conn")
 def fixture_conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     """Two episodes of two podcasts: one with a publisher transcript, one generated."""
-    conn = storage.connect(tmp_path / "podcasts.db")
+    conn = database.connect(tmp_path / "podcasts.db")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'segments'").fetchone():
         conn.executescript(segment_store.SCHEMA)
     for number, title in ((1, "Marketplace"), (2, "Tech Talk")):

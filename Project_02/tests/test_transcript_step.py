@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from podcast_pipeline import segment_store, storage
+from podcast_pipeline import database, segment_store
 from podcast_pipeline.chapters import Chapter
 from podcast_pipeline.transcript_choice import TranscriptLink
 from podcast_pipeline.transcript_fetch import DocumentFetchError, fetch_document
@@ -19,7 +19,7 @@ DATA = Path(__file__).resolve().parent / "data" / "transcripts"
 @pytest.fixture(name="conn")
 def fixture_conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
     """The tool's database with the segment tables and two episodes of an English feed."""
-    conn = storage.connect(tmp_path / "podcasts.db")
+    conn = database.connect(tmp_path / "podcasts.db")
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'segments'").fetchone():
         conn.executescript(segment_store.SCHEMA)
     conn.execute("INSERT INTO podcasts (id, feed_url, current_url, language, created_at, "
