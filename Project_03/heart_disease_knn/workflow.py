@@ -1,4 +1,5 @@
 """The two things the tool does, end to end: train-and-evaluate, and predict."""
+import hashlib
 import importlib
 import logging
 from dataclasses import dataclass
@@ -8,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from heart_disease_knn import model_card
 from heart_disease_knn.dataset import load_dataset
 from heart_disease_knn.features import FEATURES, TARGET
+from heart_disease_knn.model_card import CARD_FILE
 from heart_disease_knn.report import strict_json
 
 logger = logging.getLogger(__name__)
@@ -18,6 +21,11 @@ PROBABILITY_COLUMN = "probability"
 PREDICTION_COLUMN = "predicted"
 SCORE_COLUMNS = (PROBABILITY_COLUMN, PREDICTION_COLUMN)
 PLOT_DIR = "plots"
+# The training split as the model saw it (with each row's line in the training file), so
+# that predict --explain can show a patient's nearest training patients.
+TRAINING_ROWS_FILE = "training_rows.csv"
+ARTIFACT_LABELS = {"model.joblib": "model", "model.json": "metadata", "metrics.json": "metrics",
+                   CARD_FILE: "model_card", TRAINING_ROWS_FILE: "training_rows"}
 # Every figure --plots writes; a run without --plots removes them, so no stale figure
 # of an older model stays beside the new one.
 PLOT_FILES = tuple(f"{PLOT_DIR}/{name}.png" for name in (
@@ -78,7 +86,8 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
     test_metrics = model.evaluate(trained.model, split.X_test, split.y_test)
     summary: dict[str, Any] = {
         "mode": "tuned" if trained.tuned else "default",
-        "data": {"path": str(dataset.path), "rows": dataset.rows, "sha256": dataset.sha256},
+        "data": {"path": str(dataset.path), "rows": dataset.rows, "sha256": dataset.sha256,
+                 **_profile(dataset.frame)},
         "split": {"test_size": options.test_size, "seed": options.seed,
                   "train_rows": len(split.y_train), "test_rows": len(split.y_test)},
         "params": trained.params,
@@ -88,31 +97,50 @@ def run_training(options: TrainingOptions) -> dict[str, Any]:
         "feature_importance": model.feature_importance(trained.model, split.X_test,
                                                        split.y_test, options.seed),
     }
-    metadata = {"features": list(FEATURES), "target": TARGET,
-                "training_data": summary["data"], "split": summary["split"],
-                "params": trained.params, "metrics": {"cross_validation":
-                                                      summary["cross_validation"],
-                                                      "test": test_metrics}}
-    blob = artifacts.serialize_model(trained.model)
-    files = {artifacts.MODEL_FILE: blob,
-             artifacts.METADATA_FILE: _json_bytes(artifacts.model_metadata(blob, metadata)),
-             artifacts.METRICS_FILE: _json_bytes(summary)}
+    train_rows = split.X_train.assign(**{TARGET: split.y_train})
+    train_rows.insert(0, "line", [dataset.lines[i] for i in split.X_train.index])
+    files = _run_files(artifacts, trained.model, summary, train_rows)
     if options.plots:
         y_score = trained.model.predict_proba(split.X_test)[:, 1]
         pngs = _plots().render_all(dataset.frame, split.y_test, y_score, test_metrics,
                                    summary["feature_importance"])
         files.update({f"{PLOT_DIR}/{name}": png for name, png in pngs.items()})
-    written = artifacts.save_files(options.output_dir, files, remove=PLOT_FILES)
-    names = {artifacts.MODEL_FILE: "model", artifacts.METADATA_FILE: "metadata",
-             artifacts.METRICS_FILE: "metrics"}
-    summary["artifacts"] = {names[name]: str(path) for name, path in zip(files, written)
-                            if name in names}
+    written = dict(zip(files, artifacts.save_files(options.output_dir, files,
+                                                   remove=PLOT_FILES)))
+    summary["artifacts"] = {label: str(written[name]) for name, label in ARTIFACT_LABELS.items()}
     if options.plots:
-        summary["artifacts"]["plots"] = [str(path) for name, path in zip(files, written)
+        summary["artifacts"]["plots"] = [str(path) for name, path in written.items()
                                          if name.startswith(PLOT_DIR)]
         logger.info("wrote %d plots to %s", len(summary["artifacts"]["plots"]),
                     options.output_dir / PLOT_DIR)
     return summary
+
+
+def _profile(frame: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Return the class and sex counts the model card reports."""
+    return {"class_counts": {str(key): int(value)
+                             for key, value in frame[TARGET].value_counts().sort_index().items()},
+            "sex_counts": {str(key): int(value)
+                           for key, value in frame["Sex"].value_counts().sort_index().items()}}
+
+
+def _run_files(artifacts: ModuleType, fitted: Any, summary: dict[str, Any],
+               train_rows: pd.DataFrame) -> dict[str, bytes]:
+    """Return the files of a run by name: model, metadata, metrics, card, training rows."""
+    blob = artifacts.serialize_model(fitted)
+    rows_csv = train_rows.to_csv(index=False).encode("utf-8")
+    metadata = artifacts.model_metadata(blob, {
+        "features": list(FEATURES), "target": TARGET, "training_data": summary["data"],
+        "split": summary["split"], "params": summary["params"],
+        "metrics": {"cross_validation": summary["cross_validation"], "test": summary["test"]},
+        "training_rows": {"file": TRAINING_ROWS_FILE,
+                          "sha256": hashlib.sha256(rows_csv).hexdigest()}})
+    bundled = summary["data"]["sha256"] == _model().BUNDLED_DATA_SHA256
+    return {artifacts.MODEL_FILE: blob,
+            artifacts.METADATA_FILE: _json_bytes(metadata),
+            artifacts.METRICS_FILE: _json_bytes(summary),
+            CARD_FILE: model_card.render(summary, metadata, bundled).encode("utf-8"),
+            TRAINING_ROWS_FILE: rows_csv}
 
 
 def _cv_summary(model: ModuleType, trained: Any, options: TrainingOptions,

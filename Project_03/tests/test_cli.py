@@ -75,7 +75,7 @@ def test_default_run_prints_table_and_writes_artifacts(
     assert "INFO" in captured.err and "INFO" not in captured.out
     # Exactly these files: no temporary file, lock file or plot is left behind.
     assert sorted(path.name for path in output_dir.iterdir()) == [
-        "metrics.json", "model.joblib", "model.json"]
+        "metrics.json", "model.joblib", "model.json", "model_card.md", "training_rows.csv"]
     metrics = json.loads((output_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["mode"] == "default"
     assert metrics["split"] == {"test_size": 0.2, "seed": 42, "train_rows": 64, "test_rows": 17}
@@ -112,6 +112,41 @@ def test_tune_is_a_flag_and_reports_best_params_and_test_metrics(
     assert summary["cross_validation"]["nested_cv"] is None  # measured on the bundled data only
     assert summary["params"]["classifier__n_neighbors"] in (3, 7)
     assert 0.0 <= summary["test"]["accuracy"] <= 1.0
+
+
+def test_model_card_describes_data_split_metrics_and_limits(
+        sample_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every run writes model_card.md with the run's own figures."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir, "--format", "json")) == 0
+    summary = json.loads(capsys.readouterr().out)
+    card = (output_dir / "model_card.md").read_text(encoding="utf-8")
+    metadata = json.loads((output_dir / "model.json").read_text(encoding="utf-8"))
+    assert summary["artifacts"]["model_card"] == str(output_dir / "model_card.md")
+    assert f"sha256 `{metadata['model_sha256']}`" in card
+    assert f"81 rows, sha256 `{summary['data']['sha256']}`" in card
+    assert "40 without and 41 with heart disease" in card
+    assert "provenance was not recorded" in card  # not the bundled file
+    assert "test size 0.2, seed 42: 64 training and 17 test rows" in card
+    assert f"| accuracy | {summary['test']['accuracy']:.4f} | " \
+           f"{summary['baseline']['accuracy']:.4f} |" in card
+    top = summary["feature_importance"][0]
+    assert f"| {top['feature']} | {top['mean']:+.4f} ± {top['std']:.4f} |" in card
+    assert "**Not a diagnostic device**" in card and "five sources" in card
+
+
+def test_training_rows_keep_their_file_lines(sample_csv: Path, tmp_path: Path) -> None:
+    """training_rows.csv holds the training split with each row's line in the data file."""
+    output_dir = tmp_path / "run"
+    assert main(_train(sample_csv, output_dir)) == 0
+    rows = pd.read_csv(output_dir / "training_rows.csv", dtype=str)
+    original = pd.read_csv(sample_csv, dtype=str)
+    assert len(rows) == 64 and rows["line"].nunique() == 64
+    for _, row in rows.head(5).iterrows():
+        source = original.iloc[int(row["line"]) - 2]
+        assert float(row["Age"]) == float(source["Age"])
+        assert row["ST_Slope"] == source["ST_Slope"]
+        assert row["HeartDisease"] == source["HeartDisease"]
 
 
 def test_tuned_run_on_the_bundled_data_points_to_the_nested_estimate(
