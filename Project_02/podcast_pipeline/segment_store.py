@@ -18,14 +18,12 @@ transcript, or an episode deleted with ``ON DELETE CASCADE``) go through a trigg
 the index can never keep text that is gone.
 """
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from itertools import count
 from typing import Any
 
 from podcast_pipeline.chapters import Chapter
+from podcast_pipeline.database import transaction, utc_now
 from podcast_pipeline.transcript_choice import TranscriptLink
 from podcast_pipeline.transcript_formats import Segment
 
@@ -113,38 +111,6 @@ class TranscriptSource:
     sha256: str | None = None
 
 
-def utc_now() -> str:
-    """The current time as ISO-8601 UTC, to the second."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@contextmanager
-def atomic(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """Run the block in one write transaction, or in a savepoint inside the caller's.
-
-    A ROLLBACK is issued only while the transaction is still open: an error that already
-    ended it (SQLite rolls back on some, e.g. a full disk) is re-raised unchanged.
-    """
-    if conn.in_transaction:
-        conn.execute("SAVEPOINT segment_store")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK TO segment_store")
-            conn.execute("RELEASE segment_store")
-            raise
-        conn.execute("RELEASE segment_store")
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
 def replace_transcript(conn: sqlite3.Connection, episode_id: int, source: TranscriptSource,
                        segments: list[Segment]) -> int:
     """Store ``segments`` as the episode's transcript, replacing any earlier one, in ONE
@@ -156,7 +122,7 @@ def replace_transcript(conn: sqlite3.Connection, episode_id: int, source: Transc
     if source.source not in SOURCES:
         raise ValueError(f"unknown transcript source {source.source!r}")
     now = utc_now()
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("DELETE FROM segments WHERE episode_id = ?", (episode_id,))
         first_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM segments")
                        .fetchone()[0]) + 1
@@ -193,7 +159,7 @@ def transcript_of(conn: sqlite3.Connection, episode_id: int) -> dict[str, Any] |
 def mark_transcript_checked(conn: sqlite3.Connection, episode_id: int, *,
                             etag: str | None = None, last_modified: str | None = None) -> None:
     """Record a fetch that found the stored transcript unchanged (a 304)."""
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("UPDATE transcripts SET etag = COALESCE(?, etag), "
                      "last_modified = COALESCE(?, last_modified), checked_at = ? "
                      "WHERE episode_id = ?", (etag, last_modified, utc_now(), episode_id))
@@ -211,7 +177,7 @@ def replace_chapters(conn: sqlite3.Connection, episode_id: int, chapters: list[C
                      last_modified: str | None = None) -> int:
     """Store the episode's chapters (fetched from ``url``), replacing earlier ones, in one
     transaction; return how many were stored."""
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("DELETE FROM chapters WHERE episode_id = ?", (episode_id,))
         conn.executemany(
             "INSERT INTO chapters (episode_id, seq, start_seconds, end_seconds, title, url, "
@@ -230,7 +196,7 @@ def replace_chapters(conn: sqlite3.Connection, episode_id: int, chapters: list[C
 def mark_chapters_checked(conn: sqlite3.Connection, episode_id: int, *,
                           etag: str | None = None, last_modified: str | None = None) -> None:
     """Record a fetch that found the stored chapters unchanged (a 304)."""
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("UPDATE chapter_sources SET etag = COALESCE(?, etag), "
                      "last_modified = COALESCE(?, last_modified), checked_at = ? "
                      "WHERE episode_id = ?", (etag, last_modified, utc_now(), episode_id))
@@ -251,7 +217,7 @@ def replace_links(conn: sqlite3.Connection, episode_id: int,
             for seq, link in zip(count(), transcripts)]
     if chapters_url:
         rows.append((episode_id, "chapters", 0, chapters_url, None, None, None))
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("DELETE FROM episode_links WHERE episode_id = ?", (episode_id,))
         conn.executemany("INSERT INTO episode_links (episode_id, kind, seq, url, mime_type, "
                          "language, rel) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
@@ -280,7 +246,7 @@ def episodes_with_links(conn: sqlite3.Connection,
 def record_link_failure(conn: sqlite3.Connection, episode_id: int, kind: str, url: str,
                         error: str) -> None:
     """Remember that fetching or parsing ``url`` failed (the stored data stays as it was)."""
-    with atomic(conn):
+    with transaction(conn):
         conn.execute("INSERT INTO link_failures (episode_id, kind, url, error, failed_at) "
                      "VALUES (?, ?, ?, ?, ?) ON CONFLICT (episode_id, kind) DO UPDATE SET "
                      "url = excluded.url, error = excluded.error, "

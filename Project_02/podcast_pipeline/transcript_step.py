@@ -21,6 +21,7 @@ import requests
 
 from podcast_pipeline import PodcastError, segment_store
 from podcast_pipeline.chapters import parse_chapters
+from podcast_pipeline.database import transaction
 from podcast_pipeline.segment_store import TranscriptSource
 from podcast_pipeline.transcript_choice import TranscriptLink, choose_transcript
 from podcast_pipeline.transcript_fetch import DocumentFetchError, fetch_document
@@ -114,7 +115,7 @@ class _Job:
         source = TranscriptSource(source="publisher", format=link.format or "", url=link.url,
                                   language=link.language, etag=fetched.etag,
                                   last_modified=fetched.last_modified, sha256=fetched.sha256)
-        with segment_store.atomic(self.conn):
+        with transaction(self.conn):
             self.summary.segments += segment_store.replace_transcript(
                 self.conn, self.episode_id, source, segments)
             segment_store.clear_link_failure(self.conn, self.episode_id, "transcript")
@@ -144,7 +145,7 @@ class _Job:
         except PodcastError as err:
             self._fail("chapters", url, str(err))
             return
-        with segment_store.atomic(self.conn):
+        with transaction(self.conn):
             self.summary.chapters += segment_store.replace_chapters(
                 self.conn, self.episode_id, chapters, url=url, etag=fetched.etag,
                 last_modified=fetched.last_modified)
