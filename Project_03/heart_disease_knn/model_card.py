@@ -9,6 +9,7 @@ from typing import Any
 from heart_disease_knn.features import (ALLOWED_CATEGORIES, CATEGORICAL_FEATURES,
                                         NUMERIC_FEATURES, TARGET, VALID_RANGES,
                                         ZERO_MEANS_MISSING)
+from heart_disease_knn.report import cv_lines
 
 CARD_FILE = "model_card.md"
 BUNDLED_PROVENANCE = (
@@ -54,21 +55,8 @@ def _metrics_table(summary: dict[str, Any]) -> list[str]:
 
 
 def _estimates(summary: dict[str, Any]) -> list[str]:
-    cv_info = summary["cross_validation"]
-    figure = f"{cv_info['mean']:.4f} ± {cv_info['std']:.4f}"
-    if "selection" not in cv_info:
-        return [f"- {cv_info['folds']}-fold CV accuracy on the training split: {figure}."]
-    lines = [f"- {cv_info['folds']}-fold CV accuracy on the training split: {figure}, "
-             f"{cv_info['selection']}."]
-    nested = cv_info.get("nested_cv")
-    if nested:
-        lines.append(f"- Honest estimate of the tuning procedure: nested CV accuracy "
-                     f"{nested['accuracy']:.4f}, ROC AUC {nested['roc_auc']:.4f} "
-                     f"({nested['procedure']}).")
-    else:
-        lines.append("- Nested-CV estimate: not measured for this file (run "
-                     "benchmarks/bench_cv.py); treat the CV figure above as optimistic.")
-    return lines
+    """The report's CV lines (optimistic label, nested estimate) as Markdown bullets."""
+    return [f"- {line[0].upper()}{line[1:]}." for line in cv_lines(summary["cross_validation"])]
 
 
 def _importance(summary: dict[str, Any]) -> list[str]:

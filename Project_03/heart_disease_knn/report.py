@@ -24,7 +24,7 @@ def training_table(result: dict[str, Any]) -> str:
         f"data:    {shown(result['data']['path'])} ({result['data']['rows']} rows; train "
         f"{split['train_rows']}, test {split['test_rows']}, seed {split['seed']})",
         f"params:  {params}",
-        *_cv_lines(cv_info),
+        *cv_lines(cv_info),
         "",
         f"{'test metric':<12}{'KNN':>8}{'majority baseline':>20}",
     ]
@@ -45,7 +45,7 @@ def training_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _cv_lines(cv_info: dict[str, Any]) -> list[str]:
+def cv_lines(cv_info: dict[str, Any]) -> list[str]:
     """The CV accuracy line; for a tuned run labelled optimistic, with the nested estimate."""
     figure = f"{cv_info['mean']:.4f} ± {cv_info['std']:.4f}"
     if "selection" not in cv_info:
