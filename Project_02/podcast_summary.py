@@ -217,15 +217,15 @@ def run_sync(args: argparse.Namespace, data_dir: Path) -> int:
     with logging_redirect_tqdm():  # log lines do not break the download progress bars
         summary = pipeline.sync(data_dir, feed_urls or [DEFAULT_FEED_URL],
                                 downloads=downloads, timeout=args.timeout)
-    for failure in summary["failed_feeds"]:
-        logger.error("%s", failure["error"])
-    if summary["feeds"]:
+    for failure in summary.failed_feeds:  # logged here only (pipeline.py: "Errors")
+        logger.error("%s", failure.error)
+    if summary.feeds:
         print(cli_output.sync_report(summary))
         if args.transcribe:
             run_transcribe(args, data_dir)
-    if summary["failed_feeds"]:
+    if summary.failed_feeds:
         return FAILED
-    return DOWNLOADS_FAILED if summary["downloads"] and summary["downloads"]["failed"] else 0
+    return DOWNLOADS_FAILED if summary.downloads and summary.downloads.failed else 0
 
 
 def run_transcribe(args: argparse.Namespace, data_dir: Path) -> int:

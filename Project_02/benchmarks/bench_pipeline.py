@@ -172,8 +172,8 @@ def child_ours(url: str, data_dir: str) -> dict[str, Any]:
     parser_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - children_cpu
     return {"fetch_seconds": fetch_seconds, "seconds": seconds,
             "cpu": cpu_seconds() - cpu + parser_cpu, "parser_cpu": parser_cpu,
-            "new": stored["new"], "updated": stored["updated"],
-            "not_modified": stored["not_modified"],
+            "new": stored.new, "updated": stored.updated,
+            "not_modified": stored.not_modified,
             "peak_mb": peak_rss_mb() + (children_peak_mb() if parser_cpu else 0.0)}
 
 
@@ -196,8 +196,8 @@ def child_resync(url: str, data_dir: str) -> dict[str, Any]:
     stored = pipeline.store(Path(data_dir), fetched)
     seconds = time.perf_counter() - started
     return {"seconds": seconds, "fetch_seconds": fetch_seconds,
-            "store_seconds": seconds - fetch_seconds, "new": stored["new"],
-            "updated": stored["updated"], "not_modified": stored["not_modified"],
+            "store_seconds": seconds - fetch_seconds, "new": stored.new,
+            "updated": stored.updated, "not_modified": stored.not_modified,
             "peak_mb": peak_rss_mb()}
 
 
@@ -301,7 +301,7 @@ def measure_downloads(server: BenchServer, audio_mb: float, work: Path) -> dict[
         started = time.perf_counter()
         summary = pipeline.download(data_dir, workers=workers)
         figures[workers] = {"seconds": time.perf_counter() - started,
-                            "downloaded": summary["downloaded"], "bytes": summary["bytes"]}
+                            "downloaded": summary.downloaded, "bytes": summary.bytes}
     return figures
 
 

@@ -2,8 +2,10 @@
 
 A thin adapter: every task calls the same ``podcast_pipeline.pipeline`` step as
 the command line (prepare -> fetch each feed -> store each feed -> download ->
-transcribe when enabled) and passes only small values (paths, counts) through
-XCom. Parsing this file does no I/O: settings are read inside the tasks.
+transcribe when enabled) and passes only small plain values (paths, counts) through
+XCom: each step's dataclass is turned into a dict with ``dataclasses.asdict`` here,
+at the DAG's edge, and ``store`` rebuilds the ``FetchedFeed`` from its dict. Parsing
+this file does no I/O: settings are read inside the tasks.
 
 Settings, each an Airflow Variable (also settable as ``AIRFLOW_VAR_<NAME>``):
     podcast_feed_urls   feed URLs, a JSON list or one URL a line
@@ -17,6 +19,7 @@ Settings, each an Airflow Variable (also settable as ``AIRFLOW_VAR_<NAME>``):
 """
 import json
 import os
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -87,9 +90,9 @@ def podcast_summary():
         return configured_feed_urls()
 
     @task
-    def fetch(data_dir: str, feed_url: str) -> dict:
+    def fetch(data_dir: str, subscription_url: str) -> dict:
         """Download one feed (conditional GET) and stage its bytes on disk."""
-        return pipeline.fetch(Path(data_dir), feed_url)
+        return asdict(pipeline.fetch(Path(data_dir), subscription_url))
 
     @task
     def store(data_dir: str, fetched: dict) -> dict:
@@ -98,7 +101,7 @@ def podcast_summary():
         Holds the run lock, like every task that writes the database or audio folder.
         """
         with RunLock(Path(data_dir)):
-            return pipeline.store(Path(data_dir), fetched)
+            return asdict(pipeline.store(Path(data_dir), pipeline.FetchedFeed(**fetched)))
 
     # A dead feed must not hold back the audio of the others (as in the CLI);
     # its failed task still marks the run as failed.
@@ -110,7 +113,7 @@ def podcast_summary():
         folder makes this task fail and retry later instead of fetching twice.
         """
         with RunLock(Path(data_dir)):
-            return pipeline.download(Path(data_dir))
+            return asdict(pipeline.download(Path(data_dir)))
 
     @task
     def transcribe(data_dir: str) -> dict:
@@ -119,10 +122,10 @@ def podcast_summary():
         if enabled not in ("1", "true", "yes"):
             raise AirflowSkipException(f"Variable {TRANSCRIBE_VARIABLE} is not true")
         with RunLock(Path(data_dir)):
-            return pipeline.transcribe(Path(data_dir))
+            return asdict(pipeline.transcribe(Path(data_dir)))
 
     data_dir = prepare()
-    fetched = fetch.partial(data_dir=data_dir).expand(feed_url=feed_urls())
+    fetched = fetch.partial(data_dir=data_dir).expand(subscription_url=feed_urls())
     stored = store.partial(data_dir=data_dir).expand(fetched=fetched)
     chain(stored, download(data_dir), transcribe(data_dir))
 

@@ -8,6 +8,7 @@ transaction per feed.
 import hashlib
 import operator
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
 
 from podcast_pipeline.database import transaction, utc_now
@@ -50,9 +51,22 @@ def fields_hash(values: tuple[Any, ...]) -> str:
     return hashlib.blake2b(repr(values).encode("utf-8"), digest_size=16).hexdigest()
 
 
+@dataclass(frozen=True)
+class SavedFeed:
+    """What ``save_feed`` wrote: the podcast, its episode counts, and ``moved_to``,
+    the new address recorded for the next fetch (None when it did not move)."""
+
+    podcast_id: int
+    title: str | None
+    new: int
+    updated: int
+    unchanged: int
+    moved_to: str | None
+
+
 def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
               etag: str | None = None, last_modified: str | None = None,
-              feed_sha256: str | None = None, current_url: str | None = None) -> dict[str, Any]:
+              feed_sha256: str | None = None, moved_to: str | None = None) -> SavedFeed:
     """Upsert a feed's podcast and episodes in ONE transaction.
 
     Args:
@@ -61,11 +75,9 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
         parsed: the parsed feed.
         etag, last_modified: validators to send on the next fetch.
         feed_sha256: hash of the feed bytes, to skip identical feeds next time.
-        current_url: where the next run should fetch the feed after a permanent
-            redirect; an ``<itunes:new-feed-url>`` in the feed takes precedence.
-
-    Returns:
-        ``{"podcast_id", "title", "new", "updated", "unchanged", "current_url"}``.
+        moved_to: where the next run should fetch the feed after a permanent
+            redirect (stored as ``current_url``); an ``<itunes:new-feed-url>`` in the
+            feed takes precedence.
     """
     now = utc_now()
     with transaction(conn):
@@ -79,7 +91,7 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
         if new_rows:
             index_new_episodes(conn, after_id=indexed_id)
         info = parsed.podcast
-        current_url = parsed.new_feed_url or current_url
+        moved_to = parsed.new_feed_url or moved_to
         conn.execute(
             "UPDATE podcasts SET title = COALESCE(:title, title), link = COALESCE(:link, link), "
             "description = COALESCE(:description, description), "
@@ -89,10 +101,11 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
             "current_url = COALESCE(:current_url, current_url), last_checked_at = :now, "
             "updated_at = :now WHERE id = :id",
             {**info.__dict__, "etag": etag, "last_modified": last_modified,
-             "sha256": feed_sha256, "current_url": current_url, "now": now, "id": podcast_id})
-    counts = {"new": len(new_rows), "updated": len(changed_rows),
-              "unchanged": len(parsed.episodes) - len(new_rows) - len(changed_rows)}
-    return {"podcast_id": podcast_id, "title": info.title, **counts, "current_url": current_url}
+             "sha256": feed_sha256, "current_url": moved_to, "now": now, "id": podcast_id})
+    return SavedFeed(podcast_id=podcast_id, title=info.title, new=len(new_rows),
+                     updated=len(changed_rows),
+                     unchanged=len(parsed.episodes) - len(new_rows) - len(changed_rows),
+                     moved_to=moved_to)
 
 
 def _podcast_id(conn: sqlite3.Connection, feed_url: str, now: str) -> int:
@@ -135,14 +148,15 @@ def _rows_to_write(episodes: list[Episode], stored: dict[str, str], podcast_id: 
 
 
 def mark_checked(conn: sqlite3.Connection, podcast_id: int, *, etag: str | None,
-                 last_modified: str | None, current_url: str | None = None) -> None:
-    """Record a fetch that brought nothing new (304, or the same bytes as last time)."""
+                 last_modified: str | None, moved_to: str | None = None) -> None:
+    """Record a fetch that brought nothing new (304, or the same bytes as last time);
+    ``moved_to`` (a permanent redirect) becomes the podcast's ``current_url``."""
     with transaction(conn):
         conn.execute(
             "UPDATE podcasts SET etag = COALESCE(?, etag), "
             "last_modified = COALESCE(?, last_modified), "
             "current_url = COALESCE(?, current_url), last_checked_at = ? WHERE id = ?",
-            (etag, last_modified, current_url, utc_now(), podcast_id))
+            (etag, last_modified, moved_to, utc_now(), podcast_id))
 
 
 _LISTING = """

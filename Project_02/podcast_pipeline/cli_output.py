@@ -5,6 +5,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from podcast_pipeline.pipeline import SyncSummary, TranscribeSummary
+
 EXPORT_FIELDS = ("id", "podcast", "title", "published", "published_raw", "duration_seconds",
                  "season", "episode_number", "link", "enclosure_url", "download_status",
                  "audio_path", "description")
@@ -61,36 +63,36 @@ def episodes_json(rows: Sequence[dict[str, Any]], snippets: bool = False) -> str
                       ensure_ascii=False, indent=2)
 
 
-def sync_report(summary: dict[str, Any]) -> str:
+def sync_report(summary: SyncSummary) -> str:
     """Return the lines printed after a run: one per feed, then the totals."""
     lines = []
-    for feed in summary["feeds"]:
-        state = "not modified" if feed["not_modified"] else (
-            f"{feed['new']} new, {feed['updated']} updated, {feed['unchanged']} unchanged")
-        skipped = f", {feed['skipped']} items skipped" if feed.get("skipped") else ""
-        lines.append(f"{feed['title'] or feed['feed_url']}: {state}{skipped}")
-    for failure in summary["failed_feeds"]:
-        lines.append(f"{failure['feed_url']}: FAILED")
-    downloads = summary["downloads"]
+    for feed in summary.feeds:
+        state = "not modified" if feed.not_modified else (
+            f"{feed.new} new, {feed.updated} updated, {feed.unchanged} unchanged")
+        skipped = f", {feed.skipped} items skipped" if feed.skipped else ""
+        lines.append(f"{feed.title or feed.subscription_url}: {state}{skipped}")
+    for failure in summary.failed_feeds:
+        lines.append(f"{failure.subscription_url}: FAILED")
+    downloads = summary.downloads
     audio = ("downloads skipped" if downloads is None else
-             f"{downloads['downloaded']} downloaded ({downloads['bytes'] / 1e6:.1f} MB), "
-             f"{downloads['failed']} failed, {downloads['deleted']} deleted")
-    lines.append(f"episodes: {summary['new']} new, {summary['updated']} updated; audio: {audio}")
+             f"{downloads.downloaded} downloaded ({downloads.bytes / 1e6:.1f} MB), "
+             f"{downloads.failed} failed, {downloads.deleted} deleted")
+    lines.append(f"episodes: {summary.new} new, {summary.updated} updated; audio: {audio}")
     return "\n".join(lines)
 
 
-def transcription_report(summary: dict[str, Any]) -> str:
+def transcription_report(summary: TranscribeSummary) -> str:
     """Return the line printed after transcribing: counts, audio length, real-time factor.
 
-    >>> transcription_report({"transcribed": 2, "failed": 1, "audio_seconds": 3600.0,
-    ...                       "compute_seconds": 1800.0})
+    >>> transcription_report(TranscribeSummary(transcribed=2, failed=1, audio_seconds=3600.0,
+    ...                                        compute_seconds=1800.0))
     'transcripts: 2 made (1:00:00 of audio in 0:30:00, real-time factor 0.50), 1 failed'
     """
-    if summary["transcribed"] == 0 and summary["failed"] == 0:
+    if summary.transcribed == 0 and summary.failed == 0:
         return "transcripts: every downloaded episode already has one"
-    made = f"transcripts: {summary['transcribed']} made"
-    if summary["audio_seconds"]:
-        made += (f" ({format_duration(round(summary['audio_seconds']))} of audio in "
-                 f"{format_duration(round(summary['compute_seconds']))}, real-time factor "
-                 f"{summary['compute_seconds'] / summary['audio_seconds']:.2f})")
-    return f"{made}, {summary['failed']} failed"
+    made = f"transcripts: {summary.transcribed} made"
+    if summary.audio_seconds:
+        made += (f" ({format_duration(round(summary.audio_seconds))} of audio in "
+                 f"{format_duration(round(summary.compute_seconds))}, real-time factor "
+                 f"{summary.compute_seconds / summary.audio_seconds:.2f})")
+    return f"{made}, {summary.failed} failed"

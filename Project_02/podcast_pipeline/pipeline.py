@@ -1,8 +1,32 @@
 """The pipeline's steps, shared by the command line and the Airflow DAG.
 
-Each step takes plain values and returns a small JSON-able summary, so an Airflow
-task can hand it to the next one through XCom: ``prepare`` -> ``fetch`` -> ``store``
-(per feed) -> ``download``; ``sync`` runs them all the way the CLI does.
+``prepare`` -> ``fetch`` -> ``store`` (per feed) -> ``download``; ``sync`` runs them all
+the way the CLI does, and ``transcribe`` runs after downloads. Each step returns a
+frozen dataclass (``FetchedFeed``, ``StoreSummary``, ``DownloadSummary``,
+``SyncSummary``, ``TranscribeSummary``); callers that need plain values (the DAG's
+XCom, JSON) convert at their edge with ``dataclasses.asdict``, and
+``FetchedFeed(**values)`` rebuilds a fetch from them.
+
+One vocabulary for a feed's addresses, in every step and summary:
+
+``subscription_url``
+    what the user subscribed to: the podcast's identity, stored in
+    ``podcasts.feed_url``; it never changes.
+``request_url``
+    what this run asked for: the subscription URL, or the address it has moved to
+    (``podcasts.current_url``, which ``find_podcast`` also matches).
+``final_url``
+    where the request ended after any redirects; relative links in the feed are
+    resolved against it.
+``moved_to``
+    a new permanent address learnt this run (a 301/308 redirect), else None; it is
+    stored as ``podcasts.current_url`` and becomes the next run's ``request_url``
+    (an ``<itunes:new-feed-url>`` in the feed wins over it).
+
+Errors are logged once: a failure a step records and carries on past (one download,
+one transcription) is logged by that step as a WARNING and counted in its summary;
+a feed that cannot be fetched or parsed is returned by ``sync`` in ``failed_feeds``,
+unlogged, and its caller (the CLI) logs it as the run's ERROR.
 """
 import hashlib
 import logging
@@ -13,9 +37,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import closing, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import requests
 from tqdm import tqdm
@@ -52,17 +76,93 @@ def prepare(data_dir: Path) -> str:
     return str(db_path(data_dir))
 
 
-def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = None,
-          timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FetchedFeed:
+    """A feed fetched and staged by ``fetch`` (URL names: see the module docstring).
+
+    ``staged_path`` is the staged document, None when the server answered 304
+    (``not_modified``); ``sha256`` hashes its bytes; ``etag``, ``last_modified`` and
+    ``charset`` come from the response headers.
+    """
+
+    subscription_url: str
+    request_url: str
+    final_url: str
+    moved_to: str | None
+    staged_path: str | None
+    not_modified: bool
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    charset: str | None
+
+
+@dataclass(frozen=True)
+class StoreSummary:
+    """What ``store`` did with one feed: episode counts, or ``not_modified``.
+
+    ``skipped`` counts items without an audio enclosure or repeating a guid.
+    """
+
+    subscription_url: str
+    podcast_id: int
+    title: str | None
+    new: int
+    updated: int
+    unchanged: int
+    skipped: int
+    not_modified: bool
+
+
+@dataclass(frozen=True)
+class DownloadSummary:
+    """What ``download`` did: counts, bytes, the files written and the errors met."""
+
+    downloaded: int = 0
+    failed: int = 0
+    deleted: int = 0
+    bytes: int = 0
+    files: tuple[str, ...] = ()
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedFailure:
+    """A feed ``sync`` could not fetch or store, with the one-line reason."""
+
+    subscription_url: str
+    error: str
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What ``sync`` did: one ``StoreSummary`` per stored feed, the failed feeds, the
+    totals of new and updated episodes, and the downloads (None when skipped)."""
+
+    feeds: tuple[StoreSummary, ...]
+    failed_feeds: tuple[FeedFailure, ...]
+    new: int
+    updated: int
+    downloads: DownloadSummary | None
+
+
+@dataclass(frozen=True)
+class TranscribeSummary:
+    """What ``transcribe`` did: counts, seconds of audio and of computing, the errors."""
+
+    transcribed: int = 0
+    failed: int = 0
+    audio_seconds: float = 0.0
+    compute_seconds: float = 0.0
+    errors: tuple[str, ...] = ()
+
+
+def fetch(data_dir: Path, subscription_url: str, *, session: requests.Session | None = None,
+          timeout: float = DEFAULT_TIMEOUT) -> FetchedFeed:
     """Fetch a feed with a conditional GET and stage its bytes under ``data_dir/feeds``.
 
-    The address used is the one recorded for this subscription (it follows permanent
-    moves); ETag and Last-Modified from the last stored fetch are sent along.
-
-    Returns:
-        ``{"feed_url", "fetched_url", "final_url", "moved_to", "staged_path",
-        "not_modified", "etag", "last_modified", "sha256"}``; ``staged_path`` is None
-        when the server answered 304.
+    The address requested is the one recorded for this subscription (it follows
+    permanent moves); ETag and Last-Modified from the last stored fetch are sent along.
 
     Raises:
         FeedFetchError: the feed could not be fetched.
@@ -71,45 +171,44 @@ def fetch(data_dir: Path, feed_url: str, *, session: requests.Session | None = N
     podcast = None
     if db_path(data_dir).exists():  # a first run, offline, must not create anything
         with _connection(data_dir) as conn:
-            podcast = catalog.find_podcast(conn, feed_url)
-    subscription = podcast["feed_url"] if podcast else feed_url
-    url = podcast["current_url"] if podcast else feed_url
-    if url != feed_url:
-        logger.info("%s has moved; fetching %s", feed_url, url)
+            podcast = catalog.find_podcast(conn, subscription_url)
+    if podcast is not None:
+        subscription_url, request_url = podcast["feed_url"], podcast["current_url"]
+    else:
+        request_url = subscription_url
+    if request_url != subscription_url:
+        logger.info("%s has moved; fetching %s", subscription_url, request_url)
     stored = podcast is not None and podcast["feed_sha256"] is not None
-    name = hashlib.sha256(subscription.encode("utf-8")).hexdigest()[:16] + ".xml"
+    name = hashlib.sha256(subscription_url.encode("utf-8")).hexdigest()[:16] + ".xml"
     staging = _StagedFile(data_dir / FEEDS_DIRNAME / name)
     try:
-        result = fetch_feed(session or make_session(), url, timeout=timeout, sink=staging.write,
+        result = fetch_feed(session or make_session(), request_url, timeout=timeout,
+                            sink=staging.write,
                             etag=podcast["etag"] if stored else None,
                             last_modified=podcast["last_modified"] if stored else None)
     except OSError as err:  # the staging folder cannot be written (read-only, a file...)
         staging.discard()
-        raise PodcastError(f"cannot stage the feed {url} in {staging.path.parent}: "
+        raise PodcastError(f"cannot stage the feed {request_url} in {staging.path.parent}: "
                            f"{err.strerror or err}") from err
     except BaseException:
         staging.discard()
         raise
-    staged = None if result.not_modified else str(staging.commit())
-    return {"feed_url": subscription, "fetched_url": url, "final_url": result.final_url,
-            "moved_to": result.moved_to, "staged_path": staged,
-            "not_modified": result.not_modified, "etag": result.etag,
-            "last_modified": result.last_modified, "sha256": result.sha256,
-            "charset": result.charset}
+    return FetchedFeed(subscription_url=subscription_url, request_url=request_url,
+                       final_url=result.final_url, moved_to=result.moved_to,
+                       staged_path=None if result.not_modified else str(staging.commit()),
+                       not_modified=result.not_modified, etag=result.etag,
+                       last_modified=result.last_modified, sha256=result.sha256,
+                       charset=result.charset)
 
 
-def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
+def store(data_dir: Path, fetched: FetchedFeed) -> StoreSummary:
     """Parse the staged feed and upsert it in one transaction.
 
     Identical bytes to the last stored fetch (same sha256) are not parsed again.
 
     Args:
         data_dir: the data folder.
-        fetched: the summary returned by ``fetch``.
-
-    Returns:
-        ``{"feed_url", "podcast_id", "title", "new", "updated", "unchanged", "skipped",
-        "not_modified"}``.
+        fetched: what ``fetch`` returned.
 
     Raises:
         FeedParseError: the staged document is not a readable RSS feed.
@@ -118,43 +217,43 @@ def store(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
     try:  # the staged bytes are removed however this ends (Ctrl-C included)
         return _store_staged(data_dir, fetched)
     finally:
-        _remove_staged(fetched)
+        if fetched.staged_path:
+            Path(fetched.staged_path).unlink(missing_ok=True)
 
 
-def _store_staged(data_dir: Path, fetched: dict[str, Any]) -> dict[str, Any]:
+def _store_staged(data_dir: Path, fetched: FetchedFeed) -> StoreSummary:
     """``store`` without the clean-up of the staged file."""
-    feed_url = fetched["feed_url"]
+    subscription_url = fetched.subscription_url
     with _connection(data_dir) as conn:
-        podcast = catalog.find_podcast(conn, feed_url)
-        unchanged = fetched["not_modified"] or (
-            podcast is not None and podcast["feed_sha256"] == fetched["sha256"])
+        podcast = catalog.find_podcast(conn, subscription_url)
+        unchanged = fetched.not_modified or (
+            podcast is not None and podcast["feed_sha256"] == fetched.sha256)
         if unchanged and podcast is not None:
-            catalog.mark_checked(conn, podcast["id"], etag=fetched["etag"],
-                                 last_modified=fetched["last_modified"],
-                                 current_url=fetched["moved_to"])
+            catalog.mark_checked(conn, podcast["id"], etag=fetched.etag,
+                                 last_modified=fetched.last_modified, moved_to=fetched.moved_to)
             count = conn.execute("SELECT COUNT(*) FROM episodes WHERE podcast_id = ?",
                                  (podcast["id"],)).fetchone()[0]
-            logger.info("%s: unchanged since the last run", feed_url)
-            return {"feed_url": feed_url, "podcast_id": podcast["id"],
-                    "title": podcast["title"], "new": 0, "updated": 0, "unchanged": count,
-                    "skipped": 0, "not_modified": True}
-        if not fetched.get("staged_path"):
-            raise FeedParseError(f"{feed_url}: nothing was fetched to store")
-        with open(fetched["staged_path"], "rb") as staged:
-            parsed = parse_feed(staged, fetched["final_url"] or fetched["fetched_url"],
-                                http_charset=fetched.get("charset"))
-        summary = catalog.save_feed(conn, feed_url, parsed, etag=fetched["etag"],
-                                    last_modified=fetched["last_modified"],
-                                    feed_sha256=fetched["sha256"],
-                                    current_url=fetched["moved_to"])
-    moved_to = summary.pop("current_url")
-    if moved_to and moved_to != fetched["fetched_url"]:
+            logger.info("%s: unchanged since the last run", subscription_url)
+            return StoreSummary(subscription_url=subscription_url, podcast_id=podcast["id"],
+                                title=podcast["title"], new=0, updated=0, unchanged=count,
+                                skipped=0, not_modified=True)
+        if not fetched.staged_path:
+            raise FeedParseError(f"{subscription_url}: nothing was fetched to store")
+        with open(fetched.staged_path, "rb") as staged:
+            parsed = parse_feed(staged, fetched.final_url or fetched.request_url,
+                                http_charset=fetched.charset)
+        saved = catalog.save_feed(conn, subscription_url, parsed, etag=fetched.etag,
+                                  last_modified=fetched.last_modified,
+                                  feed_sha256=fetched.sha256, moved_to=fetched.moved_to)
+    if saved.moved_to and saved.moved_to != fetched.request_url:
         logger.warning("%s has moved permanently to %s; next runs will fetch it there",
-                       fetched["fetched_url"], moved_to)
-    logger.info("%s: %d new, %d updated, %d unchanged episodes", feed_url, summary["new"],
-                summary["updated"], summary["unchanged"])
-    return {"feed_url": feed_url, **summary, "skipped": parsed.skipped + parsed.duplicates,
-            "not_modified": False}
+                       fetched.request_url, saved.moved_to)
+    logger.info("%s: %d new, %d updated, %d unchanged episodes", subscription_url, saved.new,
+                saved.updated, saved.unchanged)
+    return StoreSummary(subscription_url=subscription_url, podcast_id=saved.podcast_id,
+                        title=saved.title, new=saved.new, updated=saved.updated,
+                        unchanged=saved.unchanged, skipped=parsed.skipped + parsed.duplicates,
+                        not_modified=False)
 
 
 @dataclass(frozen=True)
@@ -179,12 +278,13 @@ class _Job:
 def download(data_dir: Path, *, session: requests.Session | None = None,
              max_downloads: int | None = None, workers: int = DEFAULT_WORKERS,
              keep: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-             podcast_ids: Iterable[int] | None = None) -> dict[str, Any]:
+             podcast_ids: Iterable[int] | None = None) -> DownloadSummary:
     """Download pending episodes (newest first), then apply ``keep``.
 
     Downloads run in up to ``workers`` threads, each with its own Session configured
     like ``session``. Results are written to the database by the calling thread only,
-    one small transaction per episode, as they complete.
+    one small transaction per episode, as they complete; each failure is logged once,
+    as a warning.
 
     Args:
         data_dir: the data folder.
@@ -194,43 +294,51 @@ def download(data_dir: Path, *, session: requests.Session | None = None,
         keep: keep only the newest N downloaded files per podcast (None: keep all).
         timeout: seconds to connect and between received bytes.
         podcast_ids: restrict to these podcasts (None: all).
-
-    Returns:
-        ``{"downloaded", "failed", "deleted", "bytes", "files", "errors"}``.
     """
     data_dir = Path(data_dir)
-    summary: dict[str, Any] = {"downloaded": 0, "failed": 0, "deleted": 0, "bytes": 0,
-                               "files": [], "errors": []}
     with _connection(data_dir) as conn:
         rows = download_log.pending_downloads(conn, podcast_ids=podcast_ids, limit=max_downloads,
-                                         newest_per_podcast=keep)
-        jobs = [_job_for(data_dir, row) for row in rows]
+                                              newest_per_podcast=keep)
         runner = _DownloadRunner(session or make_session(), timeout)
-        # closing(): on Ctrl-C here, the downloads still running stop at once
-        with closing(runner.run(jobs, workers)) as outcomes:
-            for job, outcome in outcomes:
-                _record(conn, job, outcome, summary)
+        summary = _run_and_record(conn, runner, [_job_for(data_dir, row) for row in rows],
+                                  workers)
         if keep is not None:
-            summary["deleted"] = _prune(conn, data_dir, keep, podcast_ids)
+            summary = replace(summary, deleted=_prune(conn, data_dir, keep, podcast_ids))
     return summary
 
 
-def _record(conn: sqlite3.Connection, job: _Job, outcome: DownloadResult | DownloadError,
-            summary: dict[str, Any]) -> None:
-    """Store one download outcome and add it to ``summary``."""
-    if isinstance(outcome, DownloadResult):
-        download_log.record_download_done(conn, job.episode_id, source_url=job.url,
-                                     path=job.relative_path, size=outcome.bytes,
-                                     sha256=outcome.sha256)
-        summary["downloaded"] += 1
-        summary["bytes"] += outcome.bytes
-        summary["files"].append(job.relative_path)
-    else:
-        logger.warning("download failed: %s", outcome)
-        download_log.record_download_failure(conn, job.episode_id, source_url=job.url,
-                                        error=str(outcome))
-        summary["failed"] += 1
-        summary["errors"].append(str(outcome))
+def _run_and_record(conn: sqlite3.Connection, runner: "_DownloadRunner", jobs: list[_Job],
+                    workers: int) -> DownloadSummary:
+    """Run the download jobs and store each outcome as it completes."""
+    files: list[str] = []
+    errors: list[str] = []
+    size = 0
+    # closing(): on Ctrl-C here, the downloads still running stop at once
+    with closing(runner.run(jobs, workers)) as outcomes:
+        for job, outcome in outcomes:
+            if isinstance(outcome, DownloadResult):
+                _record_done(conn, job, outcome)
+                files.append(job.relative_path)
+                size += outcome.bytes
+            else:
+                errors.append(_record_failure(conn, job, outcome))
+    return DownloadSummary(downloaded=len(files), failed=len(errors), bytes=size,
+                           files=tuple(files), errors=tuple(errors))
+
+
+def _record_done(conn: sqlite3.Connection, job: _Job, result: DownloadResult) -> None:
+    """Store one finished download."""
+    download_log.record_download_done(conn, job.episode_id, source_url=job.url,
+                                      path=job.relative_path, size=result.bytes,
+                                      sha256=result.sha256)
+
+
+def _record_failure(conn: sqlite3.Connection, job: _Job, error: DownloadError) -> str:
+    """Log and store one failed download; return its one-line reason."""
+    logger.warning("download failed: %s", error)
+    download_log.record_download_failure(conn, job.episode_id, source_url=job.url,
+                                         error=str(error))
+    return str(error)
 
 
 def _job_for(data_dir: Path, row: sqlite3.Row) -> _Job:
@@ -315,60 +423,57 @@ def _prune(conn: sqlite3.Connection, data_dir: Path, keep: int,
     return len(rows)
 
 
-def sync(data_dir: Path, feed_urls: Iterable[str], *,
+def sync(data_dir: Path, subscription_urls: Iterable[str], *,
          downloads: DownloadOptions | None = DownloadOptions(),
          session: requests.Session | None = None,
-         timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+         timeout: float = DEFAULT_TIMEOUT) -> SyncSummary:
     """Run the whole pipeline: fetch and store each feed, then download.
 
-    A feed that cannot be fetched or parsed is reported in ``failed_feeds`` and the
-    others carry on. Nothing is created on disk until a feed has been fetched.
+    A feed that cannot be fetched or parsed is returned in ``failed_feeds`` (not
+    logged) and the others carry on. Nothing is created on disk until a feed has been
+    fetched.
 
     Args:
         data_dir: the data folder.
-        feed_urls: the feeds to sync, in order (duplicates ignored).
+        subscription_urls: the feeds to sync, in order (duplicates ignored).
         downloads: how to download audio; None skips downloading (``--no-download``).
         session: the Session to use; default ``make_session()``.
         timeout: seconds to connect and between received bytes.
-
-    Returns:
-        ``{"feeds": [store summaries], "failed_feeds": [{"feed_url", "error"}], "new",
-        "updated", "downloads": download summary or None}``.
 
     Raises:
         RunLockedError: another run is using ``data_dir``.
     """
     data_dir = Path(data_dir)
     session = session or make_session()
-    feeds: list[dict[str, Any]] = []
-    failed: list[dict[str, str]] = []
+    feeds: list[StoreSummary] = []
+    failed: list[FeedFailure] = []
     # One run at a time per data folder (run_lock.py). A first run creates the folder
     # with its first fetch, so the lock is taken then; later runs take it at once.
     lock = RunLock(data_dir)
     try:
         if data_dir.is_dir():
             lock.acquire()
-        for feed_url in dict.fromkeys(feed_urls):  # unique, in order
+        for subscription_url in dict.fromkeys(subscription_urls):  # unique, in order
             try:
-                fetched = fetch(data_dir, feed_url, session=session, timeout=timeout)
+                fetched = fetch(data_dir, subscription_url, session=session, timeout=timeout)
                 lock.acquire()
                 if not feeds:
                     prepare(data_dir)
                 feeds.append(store(data_dir, fetched))
             except (FeedFetchError, FeedParseError) as err:
-                failed.append({"feed_url": feed_url, "error": str(err)})
+                failed.append(FeedFailure(subscription_url, str(err)))
         summary = None
         if downloads is not None and feeds:
             summary = download(data_dir, session=session,
                                max_downloads=downloads.max_downloads,
                                workers=downloads.workers, keep=downloads.keep,
                                timeout=timeout,
-                               podcast_ids=[feed["podcast_id"] for feed in feeds])
+                               podcast_ids=[feed.podcast_id for feed in feeds])
     finally:
         lock.release()
-    return {"feeds": feeds, "failed_feeds": failed,
-            "new": sum(feed["new"] for feed in feeds),
-            "updated": sum(feed["updated"] for feed in feeds), "downloads": summary}
+    return SyncSummary(feeds=tuple(feeds), failed_feeds=tuple(failed),
+                       new=sum(feed.new for feed in feeds),
+                       updated=sum(feed.updated for feed in feeds), downloads=summary)
 
 
 @contextmanager
@@ -418,28 +523,20 @@ class _StagedFile:
             self._temp.unlink(missing_ok=True)
 
 
-def _remove_staged(fetched: dict[str, Any]) -> None:
-    if fetched.get("staged_path"):
-        Path(fetched["staged_path"]).unlink(missing_ok=True)
-
-
 # --- transcription (issue 8) -----------------------------------------------------------------
 
 def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
-               engine: transcription.SpeechEngine | None = None) -> dict[str, Any]:
+               engine: transcription.SpeechEngine | None = None) -> TranscribeSummary:
     """Transcribe downloaded episodes that have no transcript yet, newest first.
 
     Each transcript (or failure) is stored in its own small transaction as soon as it is
     made, so an interrupted run keeps what it finished; a file that cannot be decoded is
-    recorded as failed and the next one is tried.
+    recorded as failed (logged once, as a warning) and the next one is tried.
 
     Args:
         data_dir: the data folder.
         max_transcriptions: at most this many episodes (None: all pending).
         engine: a loaded speech engine; default ``transcription.load_engine()``.
-
-    Returns:
-        ``{"transcribed", "failed", "audio_seconds", "compute_seconds", "errors"}``.
 
     Raises:
         TranscriptionUnavailableError: the optional extra is not installed (checked
@@ -447,8 +544,8 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
     """
     engine = engine or transcription.load_engine()
     data_dir = Path(data_dir)
-    summary: dict[str, Any] = {"transcribed": 0, "failed": 0, "audio_seconds": 0.0,
-                               "compute_seconds": 0.0, "errors": []}
+    made: list[transcription.Transcript] = []
+    errors: list[str] = []
     with _connection(data_dir) as conn:
         rows = transcripts.pending_transcriptions(conn, limit=max_transcriptions)
         for number, row in enumerate(rows, start=1):
@@ -458,19 +555,20 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
             except transcription.TranscriptionError as err:
                 logger.warning("transcription failed: %s", err)
                 transcripts.record_transcription_failure(conn, row["id"], error=str(err),
-                                                     audio_sha256=row["audio_sha256"])
-                summary["failed"] += 1
-                summary["errors"].append(str(err))
+                                                         audio_sha256=row["audio_sha256"])
+                errors.append(str(err))
                 continue
             transcripts.record_transcript(conn, row["id"], asdict(transcript),
-                                      audio_sha256=row["audio_sha256"])
+                                          audio_sha256=row["audio_sha256"])
             logger.info("transcribed %.0f s of audio in %.0f s (%d words)",
                         transcript.audio_seconds, transcript.compute_seconds,
                         len(transcript.text.split()))
-            summary["transcribed"] += 1
-            summary["audio_seconds"] += transcript.audio_seconds
-            summary["compute_seconds"] += transcript.compute_seconds
-    return summary
+            made.append(transcript)
+    return TranscribeSummary(
+        transcribed=len(made), failed=len(errors),
+        audio_seconds=sum(transcript.audio_seconds for transcript in made),
+        compute_seconds=sum(transcript.compute_seconds for transcript in made),
+        errors=tuple(errors))
 
 
 def _transcribe_row(data_dir: Path, row: sqlite3.Row,

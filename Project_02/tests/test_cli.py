@@ -320,7 +320,7 @@ def test_the_staged_feed_is_removed_after_ctrl_c(server, tmp_path: Path,
     """Ctrl-C while a feed is stored: the staged copy under feeds/ is removed too."""
     server.add_feed("/one.xml", "one_item.xml")
     fetched = pipeline.fetch(tmp_path, server.url("/one.xml"))
-    assert Path(fetched["staged_path"]).exists()
+    assert Path(fetched.staged_path).exists()
 
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -342,3 +342,19 @@ def test_empty_channel_and_http_charset_feeds_sync(server, tmp_path: Path, capsy
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"{server.url('/empty.xml')}: 0 new, 0 updated, 0 unchanged"
     assert out[1] == "只在 HTTP 標頭宣告的編碼: 1 new, 0 updated, 0 unchanged"
+
+
+def test_each_failure_is_logged_once(server, tmp_path: Path, capsys) -> None:
+    """A dead feed (ERROR, by the CLI) and a failed download (WARNING, by the step): one
+    line each on stderr, and the run still prints its summary."""
+    server.add_feed("/one.xml", "one_item.xml")
+    code = main(["--data-dir", str(tmp_path), "--log-level", "WARNING",
+                 "--feed-url", server.url("/one.xml"), "--feed-url", OFFLINE])
+    assert code == 1
+    captured = capsys.readouterr()
+    warning, error = captured.err.splitlines()
+    assert warning.startswith("WARNING podcast_pipeline.pipeline: download failed: ")
+    assert "404" in warning
+    assert error == (f"ERROR podcast_summary: cannot reach feed {OFFLINE}: connection failed "
+                     "(offline, unknown host or refused)")
+    assert f"{OFFLINE}: FAILED" in captured.out.splitlines()

@@ -1,6 +1,7 @@
 """The pipeline end to end against a local server: sync, re-sync, moves, downloads."""
 import json
 import sqlite3
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,8 @@ def test_sync_stores_episodes_and_downloads_audio(server, session: requests.Sess
     server.add_feed("/feed.xml", "one_item.xml")
     server.add("/audio/ep1.mp3", AUDIO, content_type="audio/mpeg")
     summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert (summary["new"], summary["updated"]) == (1, 0)
-    assert summary["downloads"]["downloaded"] == 1
+    assert (summary.new, summary.updated) == (1, 0)
+    assert summary.downloads.downloaded == 1
     [(status, path, size)] = rows(tmp_path, "SELECT status, path, bytes FROM downloads")
     assert (status, size) == ("done", len(AUDIO))
     assert path.startswith("audio/test-radio-1/episode-1-hello-world-")
@@ -42,8 +43,8 @@ def test_same_feed_twice_changes_nothing(server, session: requests.Session,
     pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
     before = rows(tmp_path, "SELECT * FROM episodes")
     again = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert (again["new"], again["updated"], again["downloads"]["downloaded"]) == (0, 0, 0)
-    assert again["feeds"][0]["not_modified"] is True
+    assert (again.new, again.updated, again.downloads.downloaded) == (0, 0, 0)
+    assert again.feeds[0].not_modified is True
     assert server.hits("/feed.xml")[-1]["If-None-Match"] == '"v1"'
     assert rows(tmp_path, "SELECT * FROM episodes") == before
     assert len(server.hits("/audio/ep1.mp3")) == 1
@@ -54,7 +55,7 @@ def test_no_download_stores_only(server, session: requests.Session, tmp_path: Pa
     server.add_feed("/feed.xml", "one_item.xml")
     summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                             downloads=None)
-    assert summary["new"] == 1 and summary["downloads"] is None
+    assert summary.new == 1 and summary.downloads is None
     assert rows(tmp_path, "SELECT COUNT(*) FROM downloads") == [(0,)]
 
 
@@ -73,11 +74,11 @@ def test_downloads_newest_first_up_to_the_limit(server, session: requests.Sessio
     options = DownloadOptions(max_downloads=2, workers=workers)
     first = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                           downloads=options)
-    assert first["downloads"]["downloaded"] == 2
-    assert {path.split("/")[-1][:4] for path in first["downloads"]["files"]} == {"ep-5", "ep-4"}
+    assert first.downloads.downloaded == 2
+    assert {path.split("/")[-1][:4] for path in first.downloads.files} == {"ep-5", "ep-4"}
     second = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                            downloads=options)
-    assert {path.split("/")[-1][:4] for path in second["downloads"]["files"]} == {"ep-3", "ep-2"}
+    assert {path.split("/")[-1][:4] for path in second.downloads.files} == {"ep-3", "ep-2"}
 
 
 def five_item_feed(server, host_path: str = "/audio", title: str = "Five") -> bytes:
@@ -102,11 +103,11 @@ def test_new_urls_with_the_same_guids_are_not_downloaded_again(server, session,
     server.add("/feed.xml", five_item_feed(server))
     serve_audio(server)
     first = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert (first["new"], first["downloads"]["downloaded"]) == (5, 5)
+    assert (first.new, first.downloads.downloaded) == (5, 5)
     server.add("/feed.xml", five_item_feed(server, "/cdn"))
     serve_audio(server, "/cdn")
     second = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert (second["new"], second["updated"], second["downloads"]["downloaded"]) == (0, 5, 0)
+    assert (second.new, second.updated, second.downloads.downloaded) == (0, 5, 0)
     assert not [path for path, _ in server.requests if path.startswith("/cdn")]
     assert rows(tmp_path, "SELECT COUNT(*) FROM episodes WHERE enclosure_url LIKE '%/cdn/%'") \
         == [(5,)]
@@ -119,7 +120,7 @@ def test_identical_bytes_without_validators_are_not_parsed_again(server, session
     pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session, downloads=None)
     again = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                           downloads=None)
-    assert again["feeds"][0]["not_modified"] and again["feeds"][0]["unchanged"] == 5
+    assert again.feeds[0].not_modified and again.feeds[0].unchanged == 5
     assert not list((tmp_path / "feeds").iterdir())  # staged bytes are cleaned up
 
 
@@ -131,7 +132,7 @@ def test_growing_feed_adds_only_new_guids(server, session, tmp_path: Path) -> No
         b"<item>", b"<item><title>Two</title><guid>two</guid></item><item>", 1))
     server.add("/feed.xml", grown)
     again = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session, downloads=None)
-    assert (again["new"], again["updated"], again["feeds"][0]["unchanged"]) == (1, 0, 1)
+    assert (again.new, again.updated, again.feeds[0].unchanged) == (1, 0, 1)
 
 
 def test_permanent_redirect_is_used_by_the_next_run(server, session, tmp_path: Path) -> None:
@@ -143,6 +144,22 @@ def test_permanent_redirect_is_used_by_the_next_run(server, session, tmp_path: P
     assert len(server.hits("/old.xml")) == 1 and len(server.hits("/new.xml")) == 2
     assert rows(tmp_path, "SELECT feed_url, current_url FROM podcasts") == [
         (server.url("/old.xml"), server.url("/new.xml"))]
+
+
+def test_fetch_names_each_address_of_a_moved_feed(server, session, tmp_path: Path) -> None:
+    """One vocabulary: the subscription stays, the request follows the recorded move."""
+    old, new = server.url("/old.xml"), server.url("/new.xml")
+    server.add("/old.xml", new.encode(), status=301)
+    server.add_feed("/new.xml", "one_item.xml")
+    first = pipeline.fetch(tmp_path, old, session=session)
+    assert (first.subscription_url, first.request_url, first.final_url, first.moved_to) == (
+        old, old, new, new)
+    pipeline.prepare(tmp_path)
+    pipeline.store(tmp_path, first)
+    second = pipeline.fetch(tmp_path, old, session=session)
+    assert (second.subscription_url, second.request_url, second.final_url, second.moved_to) == (
+        old, new, new, None)
+    assert pipeline.store(tmp_path, second).subscription_url == old
 
 
 def test_itunes_new_feed_url_is_used_by_the_next_run(server, session, tmp_path: Path) -> None:
@@ -163,8 +180,8 @@ def test_a_broken_feed_does_not_stop_the_others(server, session, tmp_path: Path)
     summary = pipeline.sync(tmp_path, [server.url("/page"), "http://127.0.0.1:9/x.xml",
                                        server.url("/good.xml")], session=session,
                             downloads=None)
-    assert [f["title"] for f in summary["feeds"]] == ["Test Radio"]
-    errors = [f["error"] for f in summary["failed_feeds"]]
+    assert [f.title for f in summary.feeds] == ["Test Radio"]
+    errors = [f.error for f in summary.failed_feeds]
     assert "HTML page" in errors[0] and server.url("/page") in errors[0]
     assert "cannot reach feed http://127.0.0.1:9/x.xml" in errors[1]
 
@@ -176,19 +193,19 @@ def test_a_parse_error_records_no_validators(server, session, tmp_path: Path) ->
     server.add_feed("/feed.xml", "truncated.xml", etag='"v2"')
     broken = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                            downloads=None)
-    assert broken["failed_feeds"] and rows(tmp_path, "SELECT etag FROM podcasts") == [('"v1"',)]
+    assert broken.failed_feeds and rows(tmp_path, "SELECT etag FROM podcasts") == [('"v1"',)]
 
 
 def test_failed_download_is_recorded_and_retried(server, session, tmp_path: Path) -> None:
     """A 404 is stored as failed with its error; the next run succeeds and marks it done."""
     server.add_feed("/feed.xml", "one_item.xml")
     first = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert first["downloads"]["failed"] == 1
+    assert first.downloads.failed == 1
     assert rows(tmp_path, "SELECT status, attempts, last_error LIKE '%HTTP 404%' "
                           "FROM downloads") == [("failed", 1, 1)]
     server.add("/audio/ep1.mp3", AUDIO, content_type="audio/mpeg")
     second = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert second["downloads"]["downloaded"] == 1
+    assert second.downloads.downloaded == 1
     assert rows(tmp_path, "SELECT status, attempts, last_error FROM downloads") == [
         ("done", 2, None)]
 
@@ -205,7 +222,7 @@ def test_interrupted_download_resumes_on_the_next_run(server, session, tmp_path:
     name = safe_filename(title, guid, "http://h/ep1.mp3")
     (folder / f"{name}.part").write_bytes(big[:100000])
     summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
-    assert summary["downloads"]["downloaded"] == 1
+    assert summary.downloads.downloaded == 1
     assert server.hits("/audio/ep1.mp3")[-1]["Range"] == "bytes=100000-"
     assert (folder / name).read_bytes() == big
 
@@ -218,13 +235,13 @@ def test_keep_deletes_older_files_and_never_refetches_them(server, session,
     pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session)
     summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                             downloads=DownloadOptions(keep=2))
-    assert summary["downloads"]["deleted"] == 3
+    assert summary.downloads.deleted == 3
     assert len(list((tmp_path / "audio").rglob("*.mp3"))) == 2
     assert rows(tmp_path, "SELECT status, COUNT(*) FROM downloads GROUP BY status") == [
         ("deleted", 3), ("done", 2)]
     again = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                           downloads=DownloadOptions(keep=2))
-    assert again["downloads"]["downloaded"] == 0
+    assert again.downloads.downloaded == 0
 
 
 def test_hostile_enclosures_stay_inside_the_data_folder(server, session,
@@ -234,8 +251,8 @@ def test_hostile_enclosures_stay_inside_the_data_folder(server, session,
     server.add("/secret/evil.mp3", AUDIO, content_type="audio/mpeg")
     data_dir = tmp_path / "data"
     summary = pipeline.sync(data_dir, [server.url("/feed.xml")], session=session)
-    assert summary["new"] == 3 and summary["downloads"]["downloaded"] == 1
-    [path] = summary["downloads"]["files"]
+    assert summary.new == 3 and summary.downloads.downloaded == 1
+    [path] = summary.downloads.files
     assert path.startswith("audio/hostile-show-1/etc-passwd-") and ".." not in path
     assert [p.name for p in tmp_path.iterdir()] == ["data"]
     assert rows(data_dir, "SELECT COUNT(*) FROM episodes WHERE enclosure_url IS NULL") == [(2,)]
@@ -245,21 +262,25 @@ def test_offline_first_run_creates_nothing(tmp_path: Path, session) -> None:
     """No feed reached: no database, no folders."""
     data_dir = tmp_path / "data"
     summary = pipeline.sync(data_dir, ["http://127.0.0.1:9/feed.xml"], session=session)
-    assert not summary["feeds"] and len(summary["failed_feeds"]) == 1
+    assert not summary.feeds and len(summary.failed_feeds) == 1
     assert not data_dir.exists()
 
 
-def test_steps_return_json_able_summaries(server, session, tmp_path: Path) -> None:
-    """prepare/fetch/store/download work one by one, as Airflow tasks call them."""
+def test_steps_round_trip_through_plain_values(server, session, tmp_path: Path) -> None:
+    """prepare/fetch/store/download work one by one, as Airflow tasks call them, with
+    each summary passed on as JSON (XCom) and the fetch rebuilt from it."""
     server.add_feed("/feed.xml", "one_item.xml")
     server.add("/audio/ep1.mp3", AUDIO, content_type="audio/mpeg")
     assert pipeline.prepare(tmp_path).endswith("podcasts.db")
     fetched = pipeline.fetch(tmp_path, server.url("/feed.xml"), session=session)
-    assert Path(fetched["staged_path"]).parent == tmp_path / "feeds"
-    stored = pipeline.store(tmp_path, json.loads(json.dumps(fetched)))
+    assert Path(fetched.staged_path).parent == tmp_path / "feeds"
+    assert fetched.subscription_url == fetched.request_url == fetched.final_url
+    plain = json.loads(json.dumps(asdict(fetched)))
+    assert pipeline.FetchedFeed(**plain) == fetched
+    stored = pipeline.store(tmp_path, pipeline.FetchedFeed(**plain))
     downloaded = pipeline.download(tmp_path, session=session, workers=2)
-    assert (stored["new"], downloaded["downloaded"]) == (1, 1)
-    json.dumps([fetched, stored, downloaded])
+    assert (stored.new, downloaded.downloaded) == (1, 1)
+    assert json.loads(json.dumps(asdict(downloaded)))["files"] == list(downloaded.files)
 
 
 def test_a_feed_broken_midway_stores_nothing(server, session, tmp_path: Path) -> None:
@@ -268,7 +289,7 @@ def test_a_feed_broken_midway_stores_nothing(server, session, tmp_path: Path) ->
     server.add("/feed.xml", b"<rss><channel><title>Big</title>" + items + b"<item><gu")
     summary = pipeline.sync(tmp_path, [server.url("/feed.xml")], session=session,
                             downloads=None)
-    assert "not well-formed" in summary["failed_feeds"][0]["error"]
+    assert "not well-formed" in summary.failed_feeds[0].error
     assert rows(tmp_path, "SELECT COUNT(*) FROM episodes") == [(0,)]
     assert rows(tmp_path, "SELECT COUNT(*) FROM podcasts") == [(0,)]
     assert rows(tmp_path, "PRAGMA integrity_check") == [("ok",)]

@@ -63,10 +63,10 @@ def test_not_a_database_is_one_clear_error(tmp_path: Path) -> None:
 def test_counts_new_updated_unchanged(conn: sqlite3.Connection) -> None:
     """Re-saving adds exactly the new guids and updates only changed fields."""
     first = catalog.save_feed(conn, FEED, feed_of(episode("a"), episode("b")))
-    assert (first["new"], first["updated"], first["unchanged"]) == (2, 0, 0)
+    assert (first.new, first.updated, first.unchanged) == (2, 0, 0)
     second = catalog.save_feed(conn, FEED, feed_of(episode("a"), episode("b", title="New b"),
                                                    episode("c")))
-    assert (second["new"], second["updated"], second["unchanged"]) == (1, 1, 1)
+    assert (second.new, second.updated, second.unchanged) == (1, 1, 1)
     titles = dict(conn.execute("SELECT guid, title FROM episodes").fetchall())
     assert titles == {"a": "Title a", "b": "New b", "c": "Title c"}
 
@@ -82,7 +82,7 @@ def test_upsert_never_wipes_other_columns(conn: sqlite3.Connection) -> None:
     catalog.save_feed(conn, FEED, feed_of(episode("a", title="Renamed", duration_seconds=None)))
     row = conn.execute("SELECT title, transcript, duration_seconds, podcast_id FROM episodes "
                        "JOIN downloads ON downloads.episode_id = episodes.id").fetchone()
-    assert tuple(row) == ("Renamed", "hello world", 60, summary["podcast_id"])
+    assert tuple(row) == ("Renamed", "hello world", 60, summary.podcast_id)
     assert conn.execute("SELECT status, path FROM downloads").fetchone()[:] == ("done", "p.mp3")
 
 
@@ -101,7 +101,7 @@ def test_an_absurd_duration_does_not_sink_the_feed(conn: sqlite3.Connection) -> 
     """A duration too large for SQLite is stored as unknown; the feed is still saved."""
     parsed = parse_feed(b"<rss><channel><title>T</title><item><guid>1</guid>"
                         b"<itunes:duration>1e30</itunes:duration></item></channel></rss>", FEED)
-    assert catalog.save_feed(conn, FEED, parsed)["new"] == 1
+    assert catalog.save_feed(conn, FEED, parsed).new == 1
     assert conn.execute("SELECT duration_seconds FROM episodes").fetchone()[0] is None
 
 

@@ -72,13 +72,13 @@ def test_newest_first_up_to_the_limit_then_the_rest(synced) -> None:
 
     first = pipeline.transcribe(data_dir, max_transcriptions=2)
     stored = episodes(data_dir)
-    assert (first["transcribed"], first["failed"]) == (2, 0)
+    assert (first.transcribed, first.failed) == (2, 0)
     assert [stored[g]["transcript"] for g in ("ep3", "ep2", "ep1")] == ["three", "two", None]
 
     second = pipeline.transcribe(data_dir, max_transcriptions=2)
-    assert second["transcribed"] == 1
+    assert second.transcribed == 1
     assert episodes(data_dir)["ep1"]["transcript"] == "one"
-    assert pipeline.transcribe(data_dir)["transcribed"] == 0
+    assert pipeline.transcribe(data_dir).transcribed == 0
 
 
 @pytest.mark.usefixtures("fake_engine")
@@ -120,15 +120,13 @@ def test_a_failing_file_is_recorded_and_skipped(synced) -> None:
     summary = pipeline.transcribe(data_dir)
 
     stored = episodes(data_dir)
-    assert (summary["transcribed"], summary["failed"]) == (2, 1)
+    assert (summary.transcribed, summary.failed) == (2, 1)
     assert stored["ep2"]["transcript_status"] == "failed"
     assert stored["ep2"]["transcript"] is None
     assert "could not decode the audio" in stored["ep2"]["transcript_error"]
-    assert summary["errors"] == [stored["ep2"]["transcript_error"]]
+    assert summary.errors == (stored["ep2"]["transcript_error"],)
     assert [stored[g]["transcript"] for g in ("ep1", "ep3")] == ["first words", "last words"]
-    assert pipeline.transcribe(data_dir) == {"transcribed": 0, "failed": 0,
-                                             "audio_seconds": 0.0, "compute_seconds": 0.0,
-                                             "errors": []}
+    assert pipeline.transcribe(data_dir) == pipeline.TranscribeSummary()
 
 
 @pytest.mark.usefixtures("fake_engine")
@@ -140,7 +138,7 @@ def test_a_missing_audio_file_is_recorded_as_failed(synced) -> None:
 
     summary = pipeline.transcribe(data_dir)
 
-    assert (summary["transcribed"], summary["failed"]) == (1, 1)
+    assert (summary.transcribed, summary.failed) == (1, 1)
     assert episodes(data_dir)["ep1"]["transcript_error"].endswith("no such audio file")
 
 
