@@ -11,6 +11,8 @@ way a document can fail is one ``FeedParseError``.
   ``<feed>``) is handed over and dropped, so the XML tree is never held whole.
 - Relative URLs are resolved against ``xml:base`` and the feed's own URL; enclosures
   that are not http(s) (``javascript:``, ``file:``, ``data:``) are dropped and counted.
+- Podcasting 2.0 ``<podcast:transcript>`` and ``<podcast:chapters>`` links of an item
+  are read by ``podcast_tags`` and carried on its ``Episode``.
 - Entity declarations are refused (xmltodict's ``disable_entities=True``): a feed that
   declares entities can expand a few hundred bytes into gigabytes ("billion laughs") or
   pull local files into the text (XXE), and no real podcast feed needs them.
@@ -32,12 +34,16 @@ from xml.parsers import expat
 import xmltodict
 
 from podcast_pipeline import PodcastError
+from podcast_pipeline.podcast_tags import chapters_url, transcript_links
+from podcast_pipeline.transcript_choice import TranscriptLink
 from podcast_pipeline.xml_encoding import UnknownEncodingError, choose_encoding, to_utf8
 
 logger = logging.getLogger(__name__)
 
 ATOM = "http://www.w3.org/2005/Atom"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+PODCAST = "https://podcastindex.org/namespace/1.0"
+PODCAST_DRAFT = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
 XML = "http://www.w3.org/XML/1998/namespace"
 NAMESPACES = {
     "http://www.itunes.com/dtds/podcast-1.0.dtd": "itunes",
@@ -46,6 +52,8 @@ NAMESPACES = {
     "http://purl.org/dc/elements/1.1/": "dc",
     "http://search.yahoo.com/mrss/": "media",
     "http://search.yahoo.com/mrss": "media",
+    PODCAST: "podcast",
+    PODCAST_DRAFT: "podcast",  # the address the namespace had first, still in many feeds
     ATOM: "atom",
     RDF: "rdf",
     XML: "xml",
@@ -54,7 +62,8 @@ NAMESPACES = {
 }
 """Namespace URI -> the prefix this module reads ("" for none); xmltodict maps names."""
 WEB_SCHEMES = ("http://", "https://")
-_FORCE_LIST = frozenset(("enclosure", "media:content", "atom:link"))
+_FORCE_LIST = frozenset(("enclosure", "media:content", "atom:link", "podcast:transcript",
+                         "podcast:chapters"))
 _LONGEST_DURATION = 2**31 - 1  # seconds (68 years)
 _CHUNK_BYTES = 1 << 20
 _BASE_KEY = "@xml:base"
@@ -89,7 +98,9 @@ class Episode(NamedTuple):
 
     ``guid`` is the identity: the item's ``<guid>``, else its enclosure URL, else a
     hash of title and date. ``published`` is ISO-8601 UTC (``2024-05-01T12:00:00Z``) or
-    None when ``published_raw`` could not be parsed.
+    None when ``published_raw`` could not be parsed. ``transcripts`` are the item's
+    ``<podcast:transcript>`` links in feed order, ``chapters_url`` its JSON
+    ``<podcast:chapters>``.
     """
 
     guid: str
@@ -104,6 +115,8 @@ class Episode(NamedTuple):
     season: int | None = None
     episode_number: int | None = None
     published_raw: str | None = None
+    transcripts: tuple[TranscriptLink, ...] = ()
+    chapters_url: str | None = None
 
 
 @dataclass
@@ -121,7 +134,8 @@ class ParsedFeed:
     def to_dict(self) -> dict[str, Any]:
         """Return the feed as plain JSON-able values (the golden files' layout)."""
         return {"podcast": self.podcast.__dict__,
-                "episodes": [episode._asdict() for episode in self.episodes],
+                "episodes": [{**episode._asdict(), "transcripts": [
+                    link.__dict__ for link in episode.transcripts]} for episode in self.episodes],
                 "new_feed_url": self.new_feed_url, "skipped": self.skipped,
                 "duplicates": self.duplicates, "dropped_enclosures": self.dropped_enclosures,
                 "warnings": self.warnings}
@@ -397,12 +411,14 @@ def parse_item(item: Any, base: str, explicit_base: bool = False) -> tuple[Episo
         [(e.get("@url"), e) for e in item.get("enclosure") or () if isinstance(e, dict)]
         + [(m.get("@url"), m) for m in _media_contents(item)], base)
     guid = _guid(item.get("guid"), base, explicit_base) or text_of(item.get("@rdf:about"))
-    return _episode(item, guid=guid, link=absolute_url(text_of(item.get("link")), base),
-                    published_raw=text_of(item.get("pubDate")) or text_of(item.get("dc:date")),
-                    description=(text_of(item.get("description"))
-                                 or text_of(item.get("itunes:summary"))
-                                 or text_of(item.get("content:encoded"))),
-                    title=text_of(item.get("title")), enclosure=enclosure), dropped
+    episode = _episode(item, guid=guid, link=absolute_url(text_of(item.get("link")), base),
+                       published_raw=(text_of(item.get("pubDate"))
+                                      or text_of(item.get("dc:date"))),
+                       description=(text_of(item.get("description"))
+                                    or text_of(item.get("itunes:summary"))
+                                    or text_of(item.get("content:encoded"))),
+                       title=text_of(item.get("title")), enclosure=enclosure)
+    return _with_podcast_links(episode, item, base), dropped
 
 
 def parse_entry(entry: Any, base: str, _explicit_base: bool = False) -> tuple[Episode, int]:
@@ -417,14 +433,15 @@ def parse_entry(entry: Any, base: str, _explicit_base: bool = False) -> tuple[Ep
     enclosure, dropped = _pick_enclosure(
         [(link.get("@href"), link) for link in links if link.get("@rel") == "enclosure"],
         base)
-    return _episode(entry, guid=text_of(entry.get("atom:id")),
-                    link=absolute_url(_atom_href(links, "alternate"), base),
-                    published_raw=(text_of(entry.get("atom:published"))
-                                   or text_of(entry.get("atom:updated"))),
-                    description=(text_of(entry.get("atom:summary"))
-                                 or text_of(entry.get("atom:content"))
-                                 or text_of(entry.get("itunes:summary"))),
-                    title=_atom_text(entry.get("atom:title")), enclosure=enclosure), dropped
+    episode = _episode(entry, guid=text_of(entry.get("atom:id")),
+                       link=absolute_url(_atom_href(links, "alternate"), base),
+                       published_raw=(text_of(entry.get("atom:published"))
+                                      or text_of(entry.get("atom:updated"))),
+                       description=(text_of(entry.get("atom:summary"))
+                                    or text_of(entry.get("atom:content"))
+                                    or text_of(entry.get("itunes:summary"))),
+                       title=_atom_text(entry.get("atom:title")), enclosure=enclosure)
+    return _with_podcast_links(episode, entry, base), dropped
 
 
 def _atom_text(value: Any) -> str | None:
@@ -457,6 +474,16 @@ def _episode(item: dict[str, Any], *, guid: str | None, link: str | None,
         season=small_int(text_of(item.get("itunes:season"))),
         episode_number=small_int(text_of(item.get("itunes:episode"))),
     )
+
+
+def _with_podcast_links(episode: Episode, item: dict[str, Any], base: str) -> Episode:
+    """Add the item's ``<podcast:transcript>`` and ``<podcast:chapters>`` links, their
+    relative URLs resolved against ``base`` (most items have none: returned as given)."""
+    transcripts, chapters = item.get("podcast:transcript"), item.get("podcast:chapters")
+    if transcripts is None and chapters is None:
+        return episode
+    return episode._replace(transcripts=tuple(transcript_links(transcripts, base)),
+                            chapters_url=chapters_url(chapters, base))
 
 
 def _media_contents(item: dict[str, Any]) -> list[dict[str, Any]]:
