@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", type=path_value,
                          help="also write the input rows with probability and predicted to "
                               "this CSV")
+    predict.add_argument("--explain", action="store_true",
+                         help="also show each patient's nearest training patients (how many "
+                              "had heart disease, the three closest) and the features in which "
+                              "it differs most from them")
     _add_shared_options(predict, suppress_default=True)
     return parser
 
@@ -148,12 +152,19 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _predict(args: argparse.Namespace) -> str:
-    predictions = workflow.run_prediction(args.model, args.input)
+    predictions = workflow.run_prediction(args.model, args.input, explain=args.explain)
     if args.output is not None:
         workflow.write_predictions(predictions, args.output)
         logger.info("wrote %d predictions to %s", len(predictions), args.output)
+    records = predictions.shown.to_dict(orient="records")
+    explanations = [explanation.as_dict() for explanation in predictions.explanations]
     if args.format == "json":
-        return report.to_json(predictions.shown.to_dict(orient="records"))
+        if explanations:
+            records = [{**record, "explanation": explanation}
+                       for record, explanation in zip(records, explanations)]
+        return report.to_json(records)
+    if explanations:
+        return report.explanations_table(predictions.shown, explanations)
     return report.predictions_table(predictions.shown)
 
 

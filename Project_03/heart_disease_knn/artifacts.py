@@ -26,6 +26,7 @@ from sklearn.pipeline import Pipeline
 
 from heart_disease_knn import HeartDiseaseError
 from heart_disease_knn.atomic_dir import temporary_sibling, write_files
+from heart_disease_knn.features import CATEGORICAL_FEATURES
 from heart_disease_knn.report import strict_json
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "model.joblib"
 METADATA_FILE = "model.json"
 METRICS_FILE = "metrics.json"
+TRAINING_ROWS_FILE = "training_rows.csv"
 FORMAT_VERSION = 1
 # What a corrupt or foreign pickle can raise while joblib reads it.
 UNPICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, KeyError, IndexError,
@@ -229,3 +231,24 @@ def load_model(model_path: Path) -> tuple[Pipeline, dict[str, Any]]:
         raise ArtifactError(f"{source}: does not hold a fitted classification pipeline")
     logger.info("loaded model %s (created %s)", model_path, metadata.get("created_at"))
     return model, metadata
+
+
+def load_training_rows(model_path: Path, metadata: dict[str, Any]) -> pd.DataFrame:
+    """Return the training rows saved beside ``model_path``, in the order the model saw them.
+
+    Categorical columns stay text (``FastingBS`` is ``"0"``/``"1"``, as in the input files).
+
+    Raises:
+        ArtifactError: if the file is missing (a model saved before it was written), or its
+            sha256 does not match the metadata.
+    """
+    recorded = metadata.get("training_rows") or {}
+    path = model_path.parent / str(recorded.get("file", TRAINING_ROWS_FILE))
+    if "sha256" not in recorded or not path.is_file():
+        raise ArtifactError(f"{model_path}: --explain needs the training rows "
+                            f"({path.name} beside the model), which this model does not have; "
+                            "retrain it with this version")
+    if sha256_of(path) != recorded["sha256"]:
+        raise ArtifactError(f"{path}: corrupt or replaced training rows (sha256 does not "
+                            f"match {metadata_path(model_path).name})")
+    return pd.read_csv(path, dtype={name: str for name in CATEGORICAL_FEATURES})

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from heart_disease_knn.features import NUMERIC_FEATURES, TARGET, ZERO_MEANS_MISSING
+
 METRIC_NAMES = ("accuracy", "precision", "recall", "f1", "roc_auc", "brier")
 
 
@@ -84,6 +86,59 @@ def _matrix(matrix: list[list[int]]) -> str:
 def predictions_table(predictions: pd.DataFrame) -> str:
     """Return the predictions as a fixed-width table, one patient per line."""
     return predictions.to_string(index=False, float_format=lambda value: f"{value:.4f}")
+
+
+def explanations_table(predictions: pd.DataFrame, explanations: list[dict[str, Any]]) -> str:
+    """Return the predictions table, then for each patient its nearest training patients.
+
+    ``explanations`` are :meth:`heart_disease_knn.explain.Explanation.as_dict` values, one per
+    row of ``predictions``.
+    """
+    blocks = [predictions_table(predictions)]
+    for (_, row), explanation in zip(predictions.astype(object).iterrows(), explanations):
+        blocks.append("\n".join(_explanation_lines(row, explanation)))
+    return "\n\n".join(blocks)
+
+
+def _explanation_lines(row: pd.Series, explanation: dict[str, Any]) -> list[str]:
+    """The explanation block of one patient (see README, "Why a prediction")."""
+    extra = " ".join(str(value) for value in row.iloc[1:-2])
+    who = f"line {row.iloc[0]}" + (f" ({extra})" if extra else "")
+    k, ill = explanation["k"], explanation["with_heart_disease"]
+    distance = "distance" if explanation["minkowski_p"] == 1 else \
+        f"distance ** {explanation['minkowski_p']}"
+    patient = {"": "patient", "line": row.iloc[0], "distance": "",
+               TARGET: row.get(TARGET, ""), **explanation["patient"]}
+    closest = pd.DataFrame([patient] + [
+        {"": f"nearest {rank}", "line": neighbour["line"],
+         "distance": f"{neighbour['distance']:.4f}", TARGET: neighbour[TARGET],
+         **neighbour["features"]}
+        for rank, neighbour in enumerate(explanation["closest"], start=1)])
+    lines = [f"{who}: predicted {row.iloc[-1]}, probability {row.iloc[-2]:.4f}",
+             f"  {k} nearest training patients: {ill} with heart disease, {k - ill} without",
+             "  the closest (line: in the training file; distance: in the model's scaled "
+             "feature space):"]
+    lines += ["    " + line for line in closest.to_string(index=False).splitlines()]
+    lines.append(f"  differs most from its {k} neighbours (share of the mean {distance} to "
+                 "them):")
+    for difference in explanation["differs_most"]:
+        feature = difference["feature"]
+        typical = "median" if feature in NUMERIC_FEATURES else "mostly"
+        lines.append(f"    {feature:<15}{difference['distance_share']:>4.0%}  patient "
+                     f"{_value(feature, difference['patient'])}, neighbours {typical} "
+                     f"{_value(feature, difference['neighbours_typical'])} "
+                     f"({difference['neighbours_same']} of {k} the same)")
+    return lines
+
+
+def _value(feature: str, value: Any) -> str:
+    """Return a feature value for reading, saying when a 0 means "not measured".
+
+    >>> _value("Cholesterol", 0), _value("Age", 0), _value("Oldpeak", 1.5)
+    ('0 (not measured)', '0', '1.5')
+    """
+    return f"{value} (not measured)" if feature in ZERO_MEANS_MISSING and value == 0 \
+        else str(value)
 
 
 def strict_json(payload: Any) -> str:

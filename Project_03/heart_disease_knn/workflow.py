@@ -64,6 +64,11 @@ def _model() -> ModuleType:
     return importlib.import_module("heart_disease_knn.model")
 
 
+def _explainer() -> ModuleType:
+    """Import the neighbour explanations (scikit-learn) only for predict --explain."""
+    return importlib.import_module("heart_disease_knn.explain")
+
+
 def run_training(options: TrainingOptions) -> dict[str, Any]:
     """Validate the data, train (or tune), evaluate on the test split and save artifacts.
 
@@ -166,6 +171,7 @@ class Predictions:
 
     shown: pd.DataFrame
     scored: pd.DataFrame
+    explanations: tuple[Any, ...] = ()  # explain.Explanation per row, with --explain
 
     def __len__(self) -> int:
         return len(self.shown)
@@ -184,8 +190,11 @@ def _free_name(name: str, taken: pd.Index) -> str:
     return candidate
 
 
-def run_prediction(model_path: Path, input_path: Path) -> Predictions:
+def run_prediction(model_path: Path, input_path: Path, explain: bool = False) -> Predictions:
     """Score the patients in ``input_path`` with a saved model.
+
+    With ``explain``, also return each patient's nearest training patients
+    (:func:`heart_disease_knn.explain.explain`, from the training rows saved beside the model).
 
     Returns:
         ``shown``: one row per patient with the CSV line (``line``, or ``csv_line`` if the
@@ -219,7 +228,21 @@ def run_prediction(model_path: Path, input_path: Path) -> Predictions:
         accuracy = float((predicted == dataset.frame[TARGET].to_numpy()).mean())
         logger.info("accuracy on the %d labelled rows of %s: %.4f", dataset.rows, input_path,
                     accuracy)
-    return Predictions(shown=shown, scored=scored)
+    explanations = _explanations(model_path, pipeline, metadata, X) if explain else ()
+    return Predictions(shown=shown, scored=scored, explanations=tuple(explanations))
+
+
+def _explanations(model_path: Path, pipeline: Any, metadata: dict[str, Any],
+                  X: pd.DataFrame) -> list[Any]:
+    """Return the neighbour explanations of ``X`` from the training rows beside the model."""
+    artifacts = _artifacts()
+    training_rows = artifacts.load_training_rows(model_path, metadata)
+    fitted_rows = pipeline[-1].n_samples_fit_
+    if len(training_rows) != fitted_rows:
+        raise artifacts.ArtifactError(f"{model_path}: the model was fitted on {fitted_rows} "
+                                      f"rows but its training rows file holds "
+                                      f"{len(training_rows)}; retrain the model")
+    return _explainer().explain(pipeline, X, training_rows)
 
 
 def write_predictions(predictions: Predictions, output: Path) -> None:
