@@ -3,7 +3,8 @@
 Every statement binds its parameters; changed episodes are written with
 ``INSERT ... ON CONFLICT DO UPDATE`` (never ``REPLACE``, which deletes the row and so
 wipes every column it does not mention), new ones with a plain ``INSERT``, one
-transaction per feed.
+transaction per feed. The same transaction stores the episodes' Podcasting 2.0
+transcript and chapters links (``segment_store.episode_links``).
 """
 import hashlib
 import operator
@@ -11,6 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from podcast_pipeline import segment_store
 from podcast_pipeline.database import transaction, utc_now
 from podcast_pipeline.feed import Episode, ParsedFeed
 
@@ -90,6 +92,7 @@ def save_feed(conn: sqlite3.Connection, feed_url: str, parsed: ParsedFeed, *,
         conn.executemany(_UPSERT_EPISODE, changed_rows)
         if new_rows:
             index_new_episodes(conn, after_id=indexed_id)
+        save_links(conn, podcast_id, parsed.episodes)
         info = parsed.podcast
         moved_to = parsed.new_feed_url or moved_to
         conn.execute(
@@ -116,6 +119,30 @@ def _podcast_id(conn: sqlite3.Connection, feed_url: str, now: str) -> int:
     cursor = conn.execute("INSERT INTO podcasts (feed_url, current_url, created_at, updated_at) "
                           "VALUES (?, ?, ?, ?)", (feed_url, feed_url, now, now))
     return int(cursor.lastrowid)
+
+
+def save_links(conn: sqlite3.Connection, podcast_id: int, episodes: list[Episode]) -> int:
+    """Store the transcript and chapters links of a feed's episodes as the feed now gives
+    them (links of episodes no longer in the feed are kept); return how many.
+
+    Call inside the feed's transaction, after its episodes are written. A feed that has
+    never had links costs one query.
+    """
+    linked = [episode for episode in episodes if episode.transcripts or episode.chapters_url]
+    had_links = conn.execute(
+        "SELECT 1 FROM episode_links WHERE episode_id IN "
+        "(SELECT id FROM episodes WHERE podcast_id = ?) LIMIT 1", (podcast_id,)).fetchone()
+    if not linked and not had_links:
+        return 0
+    ids = dict(conn.execute("SELECT guid, id FROM episodes WHERE podcast_id = ?",
+                            (podcast_id,)).fetchall())
+    if had_links:
+        conn.executemany("DELETE FROM episode_links WHERE episode_id = ?",
+                         [(ids[episode.guid],) for episode in episodes])
+    rows = [row for episode in linked for row in segment_store.link_rows(
+        ids[episode.guid], episode.transcripts, episode.chapters_url)]
+    conn.executemany(segment_store.INSERT_LINK, rows)
+    return len(rows)
 
 
 def index_new_episodes(conn: sqlite3.Connection, after_id: int) -> int:

@@ -2,7 +2,8 @@
 
 The schema lives here as a list of SQL scripts, applied in order and counted in
 ``PRAGMA user_version``; the tables are used by ``catalog`` (podcasts, episodes and
-their full-text index), ``download_log`` (downloads) and ``transcripts``.
+their full-text index), ``download_log`` (downloads), ``transcripts`` (speech-to-text
+state) and ``segment_store`` (timed transcripts, chapters and the feed's links to them).
 """
 import itertools
 import logging
@@ -12,7 +13,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podcast_pipeline import PodcastError
+from podcast_pipeline import PodcastError, segment_schema
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,21 @@ MIGRATIONS: list[str] = [
     # (-20% CPU for the index). A setting stored in the database, hence a migration.
     """
     INSERT INTO episodes_fts (episodes_fts, rank) VALUES ('hashsize', 8388608);
+    """,
+    # 4 (issue 20): publisher transcripts as timed segments with their own full-text
+    # index, chapters, and the <podcast:transcript>/<podcast:chapters> links of episodes.
+    segment_schema.SCHEMA,
+    # 5: speech-to-text transcripts made before version 4 become untimed "generated"
+    # transcripts of one segment each, so search and export treat both kinds alike.
+    """
+    INSERT INTO transcripts (episode_id, source, format, segment_count, stored_at, checked_at)
+    SELECT id, 'generated', 'text', 1, COALESCE(transcribed_at, updated_at),
+           COALESCE(transcribed_at, updated_at)
+    FROM episodes WHERE transcript_status = 'done' AND TRIM(COALESCE(transcript, '')) <> '';
+    INSERT INTO segments (episode_id, seq, text)
+    SELECT id, 0, TRIM(transcript) FROM episodes
+    WHERE transcript_status = 'done' AND TRIM(COALESCE(transcript, '')) <> '';
+    INSERT INTO segments_fts (rowid, text) SELECT id, text FROM segments;
     """,
 ]
 

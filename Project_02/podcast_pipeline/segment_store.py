@@ -1,8 +1,8 @@
 """SQLite storage of episode transcripts as timed segments, of chapters, and their search.
 
 The caller passes an open connection in autocommit mode (``isolation_level=None``, as
-``storage.connect`` makes it). ``SCHEMA`` creates the tables; it is applied once, as a
-migration of its own.
+``database.connect`` makes it). The tables are created by ``segment_schema.SCHEMA``,
+applied by ``database.migrate`` as schema version 4 (re-exported here as ``SCHEMA``).
 
 An episode has at most one stored transcript (the publisher's best one, or one made by
 speech-to-text: ``source`` says which), kept as ordered segments. Replacing it is one
@@ -18,83 +18,19 @@ transcript, or an episode deleted with ``ON DELETE CASCADE``) go through a trigg
 the index can never keep text that is gone.
 """
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
+from podcast_pipeline import segment_schema
 from podcast_pipeline.chapters import Chapter
 from podcast_pipeline.database import transaction, utc_now
 from podcast_pipeline.transcript_choice import TranscriptLink
 from podcast_pipeline.transcript_formats import Segment
 
-SCHEMA = """
-CREATE TABLE transcripts (
-    episode_id     INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
-    source         TEXT NOT NULL CHECK (source IN ('publisher', 'generated')),
-    url            TEXT,                   -- where a publisher transcript came from
-    format         TEXT NOT NULL CHECK (format IN ('vtt', 'srt', 'json', 'html', 'text')),
-    language       TEXT,
-    etag           TEXT,                   -- validators for the next conditional GET
-    last_modified  TEXT,
-    sha256         TEXT,                   -- of the bytes the segments were made from
-    segment_count  INTEGER NOT NULL,
-    stored_at      TEXT NOT NULL,
-    checked_at     TEXT NOT NULL           -- last fetch, 304s included
-);
-CREATE TABLE segments (
-    id             INTEGER PRIMARY KEY,
-    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
-    seq            INTEGER NOT NULL,       -- order within the transcript, from 0
-    start_seconds  REAL,                   -- NULL: the format has no times (plain text)
-    end_seconds    REAL,
-    speaker        TEXT,
-    text           TEXT NOT NULL,
-    UNIQUE (episode_id, seq)
-);
-CREATE TABLE chapters (
-    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
-    seq            INTEGER NOT NULL,
-    start_seconds  REAL NOT NULL,
-    end_seconds    REAL,
-    title          TEXT,
-    url            TEXT,
-    image_url      TEXT,
-    toc            INTEGER NOT NULL DEFAULT 1,
-    PRIMARY KEY (episode_id, seq)
-) WITHOUT ROWID;
-CREATE TABLE chapter_sources (
-    episode_id     INTEGER PRIMARY KEY REFERENCES episodes(id) ON DELETE CASCADE,
-    url            TEXT NOT NULL,
-    etag           TEXT,
-    last_modified  TEXT,
-    checked_at     TEXT NOT NULL
-);
-CREATE TABLE episode_links (          -- <podcast:transcript> and <podcast:chapters> tags
-    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
-    kind           TEXT NOT NULL CHECK (kind IN ('transcript', 'chapters')),
-    seq            INTEGER NOT NULL,       -- feed order
-    url            TEXT NOT NULL,
-    mime_type      TEXT,
-    language       TEXT,
-    rel            TEXT,
-    PRIMARY KEY (episode_id, kind, seq)
-) WITHOUT ROWID;
-CREATE TABLE link_failures (          -- the last failed fetch or parse of a link
-    episode_id     INTEGER NOT NULL REFERENCES episodes(id) ON DELETE CASCADE,
-    kind           TEXT NOT NULL CHECK (kind IN ('transcript', 'chapters')),
-    url            TEXT NOT NULL,
-    error          TEXT NOT NULL,
-    failed_at      TEXT NOT NULL,
-    PRIMARY KEY (episode_id, kind)
-) WITHOUT ROWID;
-CREATE VIRTUAL TABLE segments_fts USING fts5(text, content='segments', content_rowid='id');
-INSERT INTO segments_fts (segments_fts, rank) VALUES ('hashsize', 8388608);
-INSERT INTO segments_fts (segments_fts, rank) VALUES ('automerge', 16);
-CREATE TRIGGER segments_fts_after_delete AFTER DELETE ON segments BEGIN
-    INSERT INTO segments_fts (segments_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-"""
 
+SCHEMA = segment_schema.SCHEMA
 SOURCES = ("publisher", "generated")
 
 
@@ -211,16 +147,31 @@ def chapters_of(conn: sqlite3.Connection, episode_id: int) -> list[Chapter]:
 
 
 def replace_links(conn: sqlite3.Connection, episode_id: int,
-                  transcripts: list[TranscriptLink], chapters_url: str | None) -> None:
+                  transcripts: Iterable[TranscriptLink], chapters_url: str | None) -> None:
     """Store an item's transcript links and chapters URL as the feed now gives them."""
-    rows = [(episode_id, "transcript", seq, link.url, link.mime_type, link.language, link.rel)
-            for seq, link in zip(count(), transcripts)]
-    if chapters_url:
-        rows.append((episode_id, "chapters", 0, chapters_url, None, None, None))
     with transaction(conn):
         conn.execute("DELETE FROM episode_links WHERE episode_id = ?", (episode_id,))
-        conn.executemany("INSERT INTO episode_links (episode_id, kind, seq, url, mime_type, "
-                         "language, rel) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(INSERT_LINK, link_rows(episode_id, transcripts, chapters_url))
+
+
+INSERT_LINK = ("INSERT INTO episode_links (episode_id, kind, seq, url, mime_type, language, "
+               "rel) VALUES (?, ?, ?, ?, ?, ?, ?)")
+
+
+def link_rows(episode_id: int, transcripts: Iterable[TranscriptLink],
+              chapters_url: str | None) -> list[tuple[Any, ...]]:
+    """The ``episode_links`` rows (``INSERT_LINK`` parameters) of one item's links.
+
+    >>> link_rows(7, [TranscriptLink("https://h/t.vtt", "text/vtt", "en")], "https://h/c.json")
+    [(7, 'transcript', 0, 'https://h/t.vtt', 'text/vtt', 'en', None), \
+(7, 'chapters', 0, 'https://h/c.json', None, None, None)]
+    """
+    rows: list[tuple[Any, ...]] = [
+        (episode_id, "transcript", seq, link.url, link.mime_type, link.language, link.rel)
+        for seq, link in zip(count(), transcripts)]
+    if chapters_url:
+        rows.append((episode_id, "chapters", 0, chapters_url, None, None, None))
+    return rows
 
 
 def links_of(conn: sqlite3.Connection,

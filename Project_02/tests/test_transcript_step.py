@@ -18,10 +18,9 @@ DATA = Path(__file__).resolve().parent / "data" / "transcripts"
 
 @pytest.fixture(name="conn")
 def fixture_conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
-    """The tool's database with the segment tables and two episodes of an English feed."""
+    """The tool's database (its migrations make the segment tables) and two episodes of an
+    English feed."""
     conn = database.connect(tmp_path / "podcasts.db")
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'segments'").fetchone():
-        conn.executescript(segment_store.SCHEMA)
     conn.execute("INSERT INTO podcasts (id, feed_url, current_url, language, created_at, "
                  "updated_at) VALUES (1, 'http://f', 'http://f', 'en-us', 'now', 'now')")
     for number in (1, 2):
