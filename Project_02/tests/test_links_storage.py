@@ -84,7 +84,7 @@ def test_changed_links_replace_the_old_ones(conn: sqlite3.Connection) -> None:
                                           Episode("2", title="Two", chapters_url=CHAPTERS)))
     summary = catalog.save_feed(conn, FEED, feed_of(Episode("1", title="One",
                                                             transcripts=(SRT,))))
-    assert (summary["new"], summary["updated"], summary["unchanged"]) == (0, 0, 1)
+    assert (summary.new, summary.updated, summary.unchanged) == (0, 0, 1)
     assert segment_store.links_of(conn, episode_id(conn, "1")) == ([SRT], None)
     assert segment_store.links_of(conn, episode_id(conn, "2")) == ([], CHAPTERS)
     catalog.save_feed(conn, FEED, feed_of(Episode("1", title="One")))
