@@ -7,6 +7,7 @@ ml-latest-small; larger MovieLens sets are downloaded once and indexed in a cach
 from __future__ import annotations
 
 import argparse
+import csv
 import difflib
 import importlib
 import logging
@@ -20,8 +21,10 @@ import numpy as np
 from dotenv import load_dotenv
 
 from movie_recommender import (ArraysMismatchError, MovieRecommenderError, index, liked, output,
-                               scorers)
-from movie_recommender.locations import DATASETS, MOVIES_FILE, RATINGS_FILE, default_cache_dir
+                               profile_matching, profile_output, profile_scorers,
+                               ratings_export, scorers)
+from movie_recommender.locations import (DATASETS, LINKS_FILE, MOVIES_FILE, RATINGS_FILE,
+                                         default_cache_dir)
 from movie_recommender.logging_config import LOG_LEVELS, configure_logging
 from movie_recommender.recommender import Answer, Recommender
 
@@ -84,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--batch", type=Path, metavar="FILE",
                        help="answer every line of FILE (a title or id:<movieId>; - reads "
                             "standard input); JSON Lines on stdout")
+    query.add_argument("--ratings-file", type=Path, metavar="PATH",
+                       help="recommend for you from your ratings export (Letterboxd, IMDb, "
+                            "movieId,rating or title,rating[,year][,date])")
     query.add_argument("--evaluate", action="store_true",
                        help="measure every method offline (HR@10, NDCG@10) instead")
     parser.add_argument("--year", type=int, help="only match movies from this year")
@@ -252,6 +258,57 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     return report.format_table(measured, EVALUATION_K)
 
 
+def read_links(folder: Path) -> dict[int, int]:
+    """IMDb id -> movieId from the data set's ``links.csv`` (empty when it has none)."""
+    path = folder / LINKS_FILE
+    if not path.is_file():
+        return {}
+    links: dict[int, int] = {}
+    with path.open(encoding="utf-8", newline="") as stream:
+        for row in csv.DictReader(stream):
+            if row.get("imdbId", "").isdigit() and row.get("movieId", "").isdigit():
+                links[int(row["imdbId"])] = int(row["movieId"])
+    return links
+
+
+def run_profile(recommender: Recommender, folder: Path, args: argparse.Namespace) -> str:
+    """Recommend for the ratings export in ``args.ratings_file``; return the rendered answer.
+
+    Raises:
+        MovieRecommenderError: for an unreadable or unknown file, or when nothing matched.
+    """
+    tqdm = importlib.import_module("tqdm").tqdm  # only here: a title query never needs it
+    path = args.ratings_file
+    size = path.stat().st_size if path.is_file() else 0
+    with tqdm(total=size, desc="reading ratings", unit="B", unit_scale=True,
+              disable=None) as progress:
+        export = ratings_export.read_export(
+            path, on_progress=lambda done: progress.update(done - progress.n))
+    if export.duplicates:
+        logger.warning("%s: %d repeated rows merged (the newest kept)", path,
+                       export.duplicates)
+    links = read_links(folder) if export.format == ratings_export.IMDB else {}
+    matcher = profile_matching.ProfileMatcher(recommender.catalog, recommender.titles, links)
+    matched = profile_matching.match_rows(
+        matcher, tqdm(export.rows, desc="matching titles", unit="row", disable=None))
+    catalog = recommender.catalog
+    profile = profile_scorers.make_profile(*profile_matching.profile_arrays(matched),
+                                           threshold=liked.LIKED_THRESHOLD)
+    if len(profile.liked) == 0:
+        raise profile_matching.NothingMatchedError(
+            f"no matched movie of {path} is rated {liked.LIKED_THRESHOLD:g} or more: "
+            "nothing to recommend from")
+    exclude = catalog.n_ratings < args.min_ratings
+    if args.genre:
+        exclude |= (catalog.genre_bits & catalog.genre_mask(args.genre)) == 0
+    found = profile_scorers.recommend_for_profile(recommender.model, profile, top=args.top,
+                                                  exclude=exclude)
+    if args.format == "json":
+        return output.to_json(profile_output.profile_to_dict(export.format, matched, found,
+                                                             catalog), indent=2)
+    return profile_output.format_profile_table(export.format, matched, found, catalog)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 handled error, 2 usage,
     130 interrupted by Ctrl-C)."""
@@ -281,6 +338,9 @@ def _run(args: argparse.Namespace) -> int:
         recommender = load_recommender(folder, cache_dir, rebuild=args.rebuild_index)
         if args.batch is not None:
             return run_batch(recommender, args, batch_queries(args.batch), sys.stdout)
+        if args.ratings_file is not None:
+            print(run_profile(recommender, folder, args))
+            return 0
         answer = answer_query(recommender, args, args.movie_title, args.year)
     except MovieRecommenderError as err:
         logger.error("%s", err)

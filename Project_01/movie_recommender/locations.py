@@ -13,6 +13,7 @@ DATASETS = ("ml-latest-small", "ml-25m", "ml-32m", "ml-latest")
 MOVIES_FILE = "movies.csv"
 RATINGS_FILE = "ratings.csv"
 TAGS_FILE = "tags.csv"
+LINKS_FILE = "links.csv"
 SOURCE_FILES = (MOVIES_FILE, RATINGS_FILE)
 """The files every MovieLens folder must hold."""
 OPTIONAL_FILES = (TAGS_FILE,)

@@ -1,0 +1,210 @@
+"""The user-profile protocol of ``--evaluate --protocol profile`` (what ``--ratings-file`` does).
+
+For each user with at least ``MIN_PROFILE_LIKES`` liked ratings, ordered by time (then
+movie position): the last liked movie is the *target*, every rating before it is the
+*profile* (its movies are never recommended), and the liked one before the target is the
+*validation* target, with the ratings before that as its profile. The evaluated users
+are split into ``FOLDS`` folds; each fold is scored on a model trained on the other
+users only, so **no row of an evaluated user is in its own training data**, yet every
+eligible user is evaluated. Hyperparameters (item-item weights, EASE's lambda) are chosen
+on the validation targets only; HR@k and NDCG@k are reported on the test targets next to
+most-popular and plain item-item cosine.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from movie_recommender import liked, profile_scorers
+from movie_recommender.liked import LIKED_THRESHOLD, LikedMatrices, Ratings
+from movie_recommender.metrics import MethodResult, rank_of, summarise
+from movie_recommender.profile_scorers import ItemItemScorer, Profile, ProfileParams
+from movie_recommender.topk import top_k
+
+logger = logging.getLogger(__name__)
+
+MIN_PROFILE_LIKES = 20
+FOLDS = 5
+EASE_MIN_LIKES = 2
+"""EASE covers the movies liked by at least this many training users (others score 0)."""
+EASE_LAMBDAS = (50.0, 100.0, 200.0, 400.0, 800.0)
+COSINE = ProfileParams(alpha=0.0, beta=0.5, gamma=0.5, half_life=0.0, above_4=0.0)
+
+
+def default_profile_grid() -> list[ProfileParams]:
+    """Item-item candidates tried on the validation targets (the default first)."""
+    grid = [profile_scorers.DEFAULT_PROFILE_PARAMS]
+    for alpha in (0.0, 0.5, 1.0):
+        for beta in (0.0, 0.3, 0.5):
+            for half_life in (0.0, 10.0, 50.0):
+                candidate = ProfileParams(alpha=alpha, beta=beta, gamma=0.5,
+                                          half_life=half_life, above_4=0.5)
+                if candidate not in grid:
+                    grid.append(candidate)
+    return grid
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileCase:
+    """One user's profile and the movie to find."""
+
+    user: int
+    profile: Profile
+    target: int
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileSplit:
+    """Every eligible user's test and validation case, and her fold."""
+
+    test: list[ProfileCase]
+    validation: list[ProfileCase]
+    fold: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ProfileReport:
+    """Test figures per method and the hyperparameters chosen on validation."""
+
+    results: list[MethodResult]
+    item_item_params: ProfileParams
+    ease_lambda: float
+    validation: dict[str, float]
+    n_eligible: int
+
+
+def profile_split(ratings: Ratings, *, folds: int = FOLDS, seed: int = 0,  # pylint: disable=too-many-locals
+                  max_users: int | None = None) -> ProfileSplit:
+    """The test and validation cases of each eligible user (see the module docstring)."""
+    order = np.lexsort((ratings.item_idx, ratings.timestamp, ratings.user_idx))
+    users, items = ratings.user_idx[order], ratings.item_idx[order]
+    values = ratings.rating[order]
+    starts = np.flatnonzero(np.r_[True, users[1:] != users[:-1]])
+    stops = np.r_[starts[1:], len(users)]
+    test, validation, chosen = [], [], []
+    for start, stop in zip(starts, stops):
+        liked_at = start + np.flatnonzero(values[start:stop] >= LIKED_THRESHOLD)
+        if len(liked_at) < MIN_PROFILE_LIKES:
+            continue
+        chosen.append(int(users[start]))
+        for cases, target_at in ((test, liked_at[-1]), (validation, liked_at[-2])):
+            cases.append(ProfileCase(int(users[start]), _profile(
+                items[start:target_at], values[start:target_at]), int(items[target_at])))
+    keep = np.arange(len(chosen))
+    if max_users is not None and max_users < len(chosen):
+        keep = np.sort(np.random.default_rng(seed).choice(len(chosen), max_users,
+                                                          replace=False))
+    fold = np.random.default_rng(seed).permutation(len(keep)) % folds
+    return ProfileSplit([test[i] for i in keep], [validation[i] for i in keep], fold)
+
+
+def _profile(items: np.ndarray, values: np.ndarray) -> Profile:
+    """A profile from one user's time-ordered ratings."""
+    liked_mask = values >= LIKED_THRESHOLD
+    return Profile(rated=items.astype(np.int64), liked=items[liked_mask].astype(np.int64),
+                   strong=values[liked_mask] > liked.ABOVE_4, dated=True)
+
+
+Ranker = Callable[[ProfileCase], int]
+
+
+def _rank(scores: np.ndarray, case: ProfileCase, k: int) -> int:
+    allowed = np.ones(len(scores), dtype=bool)
+    allowed[case.profile.rated] = False
+    return rank_of(top_k(scores, k, allowed), case.target)
+
+
+class FoldModels:  # pylint: disable=too-few-public-methods
+    """Everything trained on one fold's training users: liked matrices and EASE."""
+
+    def __init__(self, ratings: Ratings, evaluated: np.ndarray) -> None:
+        train = ~np.isin(ratings.user_idx, evaluated)
+        self.model: LikedMatrices = liked.build_model(ratings.subset(train))
+        likes = self.model.item_likes()
+        self.popularity = likes.astype(np.float64)
+        self.ease_items = np.flatnonzero(likes >= EASE_MIN_LIKES)
+        column = np.full(self.model.n_items, -1, dtype=np.int64)
+        column[self.ease_items] = np.arange(len(self.ease_items))
+        self._column = column
+        self._gram = self._ease_gram()
+        self._ease: dict[float, np.ndarray] = {}
+
+    def _ease_gram(self) -> np.ndarray:
+        model = self.model
+        users = np.repeat(np.arange(model.n_users), np.diff(model.user_indptr))
+        cols = self._column[model.user_items]
+        keep = cols >= 0
+        dense = np.zeros((model.n_users, len(self.ease_items)), dtype=np.float32)
+        dense[users[keep], cols[keep]] = 1.0
+        return (dense.T @ dense).astype(np.float64)
+
+    def ease_scores(self, profile: Profile, regularisation: float,
+                    params: ProfileParams) -> np.ndarray:
+        """EASE scores over all movies (0 outside ``ease_items``), recency-weighted input."""
+        if regularisation not in self._ease:
+            self._ease[regularisation] = profile_scorers.ease_weights(
+                self._gram, regularisation).astype(np.float32)
+        cols = self._column[profile.liked]
+        keep = cols >= 0
+        weights = profile_scorers.like_weights(profile, params)[keep]
+        scores = np.zeros(self.model.n_items)
+        if keep.any():
+            scores[self.ease_items] = weights @ self._ease[regularisation][cols[keep]]
+        scores[scores <= 0] = 0.0
+        return scores
+
+
+def _ranks(cases: Sequence[ProfileCase], fold_of: np.ndarray, fold_models: list[FoldModels],
+           score: Callable[[FoldModels, Profile], np.ndarray], k: int) -> np.ndarray:
+    return np.array([_rank(score(fold_models[fold_of[i]], case.profile), case, k)
+                     for i, case in enumerate(cases)], dtype=np.int64)
+
+
+def evaluate_profiles(ratings: Ratings, *, k: int = 10, seed: int = 0,  # pylint: disable=too-many-locals
+                      max_users: int | None = None,
+                      grid: Sequence[ProfileParams] | None = None,
+                      lambdas: Sequence[float] = EASE_LAMBDAS) -> ProfileReport:
+    """Run the protocol: tune on validation, report the test figures of each method."""
+    split = profile_split(ratings, seed=seed, max_users=max_users)
+    if not split.test:
+        raise ValueError(f"no user has {MIN_PROFILE_LIKES} liked ratings")
+    users = np.array([case.user for case in split.test])
+    fold_models = [FoldModels(ratings, users[split.fold == f]) for f in range(FOLDS)]
+    grid = list(grid or default_profile_grid())
+
+    def item_item(params: ProfileParams) -> Callable[[FoldModels, Profile], np.ndarray]:
+        return lambda models, profile: ItemItemScorer(models.model, profile, params).scores()
+
+    def ease(regularisation: float, params: ProfileParams
+             ) -> Callable[[FoldModels, Profile], np.ndarray]:
+        return lambda models, profile: models.ease_scores(profile, regularisation, params)
+
+    def validate(score: Callable[[FoldModels, Profile], np.ndarray]) -> MethodResult:
+        return summarise("validation", _ranks(split.validation, split.fold, fold_models,
+                                               score, k), k)
+
+    item_results = [validate(item_item(params)) for params in grid]
+    best = max(range(len(grid)), key=lambda i: (item_results[i].hit_rate,
+                                                item_results[i].ndcg, -i))
+    logger.info("item-item chosen on validation: %s (HR@%d %.4f)", grid[best], k,
+                item_results[best].hit_rate)
+    ease_recency = dataclasses.replace(grid[best], above_4=0.0)
+    ease_results = [validate(ease(value, ease_recency)) for value in lambdas]
+    best_lambda = max(range(len(lambdas)), key=lambda i: (ease_results[i].hit_rate, -i))
+    logger.info("EASE lambda chosen on validation: %s (HR@%d %.4f)", lambdas[best_lambda],
+                k, ease_results[best_lambda].hit_rate)
+    methods: list[tuple[str, Callable[[FoldModels, Profile], np.ndarray]]] = [
+        ("item-item", item_item(grid[best])),
+        ("ease", ease(lambdas[best_lambda], ease_recency)),
+        ("cosine", item_item(COSINE)),
+        ("popular", lambda models, profile: models.popularity),
+    ]
+    results = [summarise(name, _ranks(split.test, split.fold, fold_models, score, k), k)
+               for name, score in methods]
+    return ProfileReport(results, grid[best], float(lambdas[best_lambda]),
+                         {"item-item": item_results[best].hit_rate,
+                          "ease": ease_results[best_lambda].hit_rate},
+                         len(split.test))

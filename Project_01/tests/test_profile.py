@@ -1,0 +1,208 @@
+"""Recommendations from a ratings export: formats, matching, profile, protocol, bad input."""
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import movie_recommendations
+from movie_recommender import liked, profile_evaluation, ratings_export
+from movie_recommender.liked import Ratings
+from movie_recommender.profile_matching import (NothingMatchedError, ProfileMatcher,
+                                                match_rows)
+from movie_recommender.profile_scorers import make_profile, recommend_for_profile
+from movie_recommender.ratings_export import RatingsFileError, read_export
+
+# (what the export says, the movieId it must match) - built from the bundled titles:
+# a leading article ("Godfather, The"), a year one off, an alternative title, an unknown one
+LETTERBOXD_ROWS = [
+    ("The Godfather", 1972, "5", 858),           # "Godfather, The (1972)"
+    ("The Matrix", 1998, "4.5", 2571),           # year off by one (1999)
+    ("Se7en", 1995, "4", 47),                    # "Seven (a.k.a. Se7en) (1995)"
+    ("Toy Story", 1995, "4", 1),
+    ("Alien", 1979, "4.5", 1214),
+    ("Titanic", 1997, "2", 1721),
+    ("Zzyzx Unknown Picture", 2003, "3", None),  # not in the catalogue
+]
+
+
+def letterboxd_file(folder: Path, rows: tuple | list | None = None) -> Path:
+    """A Letterboxd ratings.csv of ``rows`` (default ``LETTERBOXD_ROWS``), one day apart."""
+    rows = LETTERBOXD_ROWS if rows is None else rows
+    lines = ["Date,Name,Year,Letterboxd URI,Rating"]
+    start = datetime.date(2023, 1, 1).toordinal()
+    lines += [f"{datetime.date.fromordinal(start + day)},{title},{year},https://boxd.it/x{day},"
+              f"{rating}" for day, (title, year, rating, _) in enumerate(rows)]
+    path = folder / "ratings.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Exit code, stdout and stderr of the CLI on the bundled data."""
+    code = movie_recommendations.main(["--log-level", "WARNING", *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_letterboxd_rows_match_known_movies(bundled, tmp_path):
+    """Letterboxd rows match known movies."""
+    export = read_export(letterboxd_file(tmp_path))
+    assert export.format == "letterboxd"
+    matched = match_rows(ProfileMatcher(bundled.catalog, bundled.titles), export.rows)
+    found = [None if m.position is None else int(bundled.catalog.movie_ids[m.position])
+             for m in matched]
+    assert found == [movie_id for *_, movie_id in LETTERBOXD_ROWS]
+    assert matched[0].score == 1.0 and matched[1].score < 1.0  # the year was one off
+
+
+def test_imdb_export_matches_by_id_and_halves_ratings(tmp_path, capsys, cache_dir):
+    """Imdb export matches by id and halves ratings."""
+    path = tmp_path / "imdb.csv"
+    path.write_text("Const,Your Rating,Date Rated,Title,URL,Title Type,Year\n"
+                    "tt0068646,10,2023-01-01,Der Pate,u,movie,1972\n"    # id wins over title
+                    "tt0133093,9,2023-01-02,The Matrix,u,movie,1999\n"
+                    "tt9999999,8,2023-01-03,Alien,u,movie,1979\n",       # unknown id: by title
+                    encoding="utf-8")
+    code, out, _ = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", str(path),
+                           "--format", "json")
+    assert code == 0
+    answer = json.loads(out)
+    assert [row["movieId"] for row in answer["profile"]] == [858, 2571, 1214]
+    assert [row["rating"] for row in answer["profile"]] == [5.0, 4.5, 4.0]
+
+
+def test_plain_formats_are_recognised(tmp_path):
+    """Plain formats are recognised."""
+    by_id = tmp_path / "ids.csv"
+    by_id.write_text("movieId,rating,timestamp\n1,4.0,964982703\n858,5.0,964982800\n",
+                     encoding="utf-8")
+    by_title = tmp_path / "titles.csv"
+    by_title.write_text("title,rating,year,date\nThe Matrix,5,1999,2020-01-01\n",
+                        encoding="utf-8")
+    assert read_export(by_id).format == "movieid"
+    assert [row.movie_id for row in read_export(by_id).rows] == [1, 858]
+    assert read_export(by_title).rows[0].year == 1999
+
+
+def test_no_rated_movie_is_recommended(bundled, tmp_path):
+    """No rated movie is recommended."""
+    export = read_export(letterboxd_file(tmp_path))
+    matched = match_rows(ProfileMatcher(bundled.catalog, bundled.titles), export.rows)
+    positions = np.array([m.position for m in matched if m.position is not None])
+    ratings = np.array([m.row.rating for m in matched if m.position is not None])
+    times = np.array([m.row.timestamp for m in matched if m.position is not None])
+    profile = make_profile(positions, ratings, times, liked.LIKED_THRESHOLD)
+    assert len(profile.liked) == 5  # Titanic (2) is rated, not liked
+    found = recommend_for_profile(bundled.model, profile, top=200)
+    assert len(found) == 200
+    assert not set(positions.tolist()) & {rec.item for rec in found}
+    assert all(set(rec.because) <= set(profile.liked.tolist()) and rec.because
+               for rec in found)
+
+
+def test_cli_table_says_why(capsys, tmp_path, cache_dir):
+    """Cli table says why."""
+    code, out, _ = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file",
+                           str(letterboxd_file(tmp_path)), "--genre", "Crime")
+    assert code == 0
+    assert "Matched 6 of 7 rows" in out and "Zzyzx Unknown Picture (2003)" in out
+    table = out.split("Recommendations for you:")[1].splitlines()[3:]
+    assert len(table) == 10 and all("because you liked " in line for line in table)
+    assert all("Crime" in line for line in table)
+    assert not any("Godfather " in line.split("because")[0] for line in table)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "is empty"),
+    (b"Date,Name,Year,Letterboxd URI,Rating\n", "header but no rows"),
+    (b"userId,foo\n1,2\n", "unknown ratings format (header: userId,foo)"),
+    (b"Date,Name,Year,Letterboxd URI,Rating\n2023-01-01,Alien,1979,u,7\n",
+     "line 2: rating 7 is outside its scale 0.5-5"),
+])
+def test_bad_files_give_one_line(capsys, tmp_path, cache_dir, content, message):
+    """Bad files give one line."""
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", str(path))
+    assert (code, out) == (1, "")
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_nothing_matched_names_the_first_title(capsys, tmp_path, cache_dir):
+    """Nothing matched names the first title."""
+    rows = [(f"Qwxz Nonexistent {n}", 2001, "4", None) for n in range(37)]
+    code, _, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file",
+                           str(letterboxd_file(tmp_path, rows)))
+    assert code == 1
+    assert "none of the 37 titles matched; first unmatched: Qwxz Nonexistent 0 (2001)" in err
+
+
+def test_directory_bom_and_latin1(tmp_path, bundled):
+    """Directory bom and latin1."""
+    with pytest.raises(RatingsFileError, match="is a directory"):
+        read_export(tmp_path)
+    path = tmp_path / "latin.csv"
+    path.write_bytes(b"\xef\xbb\xbftitle,rating,year\n"
+                     + "Amélie,5,2001\n".encode("latin-1"))
+    export = read_export(path)
+    assert export.rows[0].title == "Amélie"
+    matched = match_rows(ProfileMatcher(bundled.catalog, bundled.titles), export.rows)
+    assert bundled.catalog.movie_ids[matched[0].position] == 4973
+
+
+def test_duplicate_rows_keep_the_newest(tmp_path):
+    """Duplicate rows keep the newest."""
+    path = tmp_path / "diary.csv"
+    path.write_text("Date,Name,Year,Letterboxd URI,Rating,Rewatch,Tags,Watched Date\n"
+                    "2023-01-01,Alien,1979,u,3,,,2022-12-31\n"
+                    "2023-02-01,Alien,1979,u,5,Yes,,2023-02-01\n", encoding="utf-8")
+    export = read_export(path)
+    assert export.duplicates == 1 and [row.rating for row in export.rows] == [5.0]
+
+
+def test_nothing_matched_error_is_named(bundled):
+    """Nothing matched error is named."""
+    row = ratings_export.ExportRow(2, "Qwxz", None, None, None, 4.0, None)
+    with pytest.raises(NothingMatchedError, match="none of the 1 titles"):
+        match_rows(ProfileMatcher(bundled.catalog, bundled.titles), [row])
+
+
+def _ratings_with_users(n_users: int, n_items: int, seed: int = 0) -> Ratings:
+    rng = np.random.default_rng(seed)
+    users, items, values = [], [], []
+    for user in range(n_users):
+        chosen = rng.choice(n_items, 30, replace=False)
+        users += [user] * 30
+        items += chosen.tolist()
+        values += rng.choice([3.0, 4.0, 5.0], 30, p=[0.1, 0.45, 0.45]).tolist()
+    return Ratings(np.array(users, dtype=np.int32), np.array(items, dtype=np.int32),
+                   np.array(values, dtype=np.float32), np.arange(len(users), dtype=np.int64),
+                   n_users, n_items)
+
+
+def test_profile_protocol_never_trains_on_evaluated_users():
+    """Profile protocol never trains on evaluated users."""
+    ratings = _ratings_with_users(40, 60)
+    split = profile_evaluation.profile_split(ratings)
+    users = np.array([case.user for case in split.test])
+    for fold in range(profile_evaluation.FOLDS):
+        evaluated = users[split.fold == fold]
+        models = profile_evaluation.FoldModels(ratings, evaluated)
+        trained_users = np.flatnonzero(np.diff(models.model.user_indptr))
+        assert len(evaluated) and not set(evaluated) & set(trained_users.tolist())
+    for test, validation in zip(split.test, split.validation):
+        assert test.target not in test.profile.rated
+        assert validation.target in test.profile.liked  # validation is one like earlier
+        assert validation.target not in validation.profile.rated
+
+
+def test_profile_protocol_reports_every_method():
+    """Profile protocol reports every method."""
+    report = profile_evaluation.evaluate_profiles(
+        _ratings_with_users(40, 60), grid=[profile_evaluation.COSINE], lambdas=(10.0,))
+    assert [r.method for r in report.results] == ["item-item", "ease", "cosine", "popular"]
+    assert all(r.n_users == report.n_eligible > 0 for r in report.results)
