@@ -265,11 +265,14 @@ def evaluate_baseline(split_data: Split) -> dict[str, Any]:
 
 
 def feature_importance(fitted: Pipeline, X: pd.DataFrame, y: pd.Series, seed: int,
-                       repeats: int = 10) -> list[dict[str, Any]]:
+                       repeats: int = 5) -> list[dict[str, Any]]:
     """Return the permutation importance of every feature on held-out data, largest first.
 
     Each feature's column is shuffled ``repeats`` times; its importance is the mean drop
     in accuracy (negative: shuffling did not hurt, the feature is not used helpfully).
+    Five repeats is scikit-learn's own default; ten doubled the cost (about 0.6 s of a
+    default run) and kept the five leading features in the same order on the bundled data;
+    the features below them are within their standard deviations of zero either way.
     """
     with threadpool_limits(limits=1):
         result = permutation_importance(fitted, X, y, scoring=SCORING, n_repeats=repeats,
