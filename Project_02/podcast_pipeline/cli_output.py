@@ -5,7 +5,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from podcast_pipeline.pipeline import SyncSummary, TranscribeSummary
+from podcast_pipeline.pipeline import SyncSummary, TranscribeSummary, TranscriptsSummary
 
 EXPORT_FIELDS = ("id", "podcast", "title", "published", "published_raw", "duration_seconds",
                  "season", "episode_number", "link", "enclosure_url", "download_status",
@@ -64,7 +64,8 @@ def episodes_json(rows: Sequence[dict[str, Any]], snippets: bool = False) -> str
 
 
 def sync_report(summary: SyncSummary) -> str:
-    """Return the lines printed after a run: one per feed, then the totals."""
+    """Return the lines printed after a run: one per feed, then the totals (and the
+    transcripts line when any episode has transcript or chapters links)."""
     lines = []
     for feed in summary.feeds:
         state = "not modified" if feed.not_modified else (
@@ -78,7 +79,23 @@ def sync_report(summary: SyncSummary) -> str:
              f"{downloads.downloaded} downloaded ({downloads.bytes / 1e6:.1f} MB), "
              f"{downloads.failed} failed, {downloads.deleted} deleted")
     lines.append(f"episodes: {summary.new} new, {summary.updated} updated; audio: {audio}")
+    texts = summary.transcripts
+    if texts is not None and (texts.fetched or texts.unchanged or texts.failed or texts.skipped):
+        lines.append(transcripts_report(summary.transcripts))
     return "\n".join(lines)
+
+
+def transcripts_report(summary: TranscriptsSummary) -> str:
+    """Return the line about the publishers' transcripts and chapters.
+
+    >>> transcripts_report(TranscriptsSummary(fetched=2, segments=5, chapters=4, failed=1))
+    'transcripts and chapters: 2 fetched (5 segments, 4 chapters), 0 unchanged, 1 failed'
+    """
+    line = (f"transcripts and chapters: {summary.fetched} fetched ({summary.segments} segments, "
+            f"{summary.chapters} chapters), {summary.unchanged} unchanged, "
+            f"{summary.failed} failed")
+    return line + (f", {summary.skipped} failed recently (not retried yet)"
+                   if summary.skipped else "")
 
 
 def transcription_report(summary: TranscribeSummary) -> str:

@@ -166,6 +166,8 @@ def test_migration_keeps_a_version_1_database_searchable(
     search index rebuilt over them, transcript columns empty."""
     monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS[:1])
     monkeypatch.setattr(catalog, "save_links", lambda *args: 0)  # no link table at version 1
+    monkeypatch.setattr(pipeline, "fetch_transcripts",
+                        lambda *args, **kwargs: pipeline.TranscriptsSummary())
     pipeline.sync(tmp_path, [serve_podcast([b"x", b"y"])], session=session, downloads=None)
     before = episodes(tmp_path)
     monkeypatch.undo()
