@@ -45,14 +45,15 @@ from typing import BinaryIO
 import requests
 from tqdm import tqdm
 
-from podcast_pipeline import (PodcastError, catalog, database, download_log, transcript_step,
-                              transcription, transcripts)
+from podcast_pipeline import (PodcastError, catalog, database, download_log, segment_store,
+                              transcript_step, transcription, transcripts)
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
 from podcast_pipeline.feed import FeedParseError, parse_feed
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
+from podcast_pipeline.transcript_formats import Segment
 from podcast_pipeline.settings import (AUDIO_DIRNAME, DB_FILENAME, DEFAULT_TIMEOUT,
                                        DEFAULT_WORKERS, FEEDS_DIRNAME, TRANSCRIPTS_DIRNAME)
 
@@ -614,8 +615,7 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
                                                          audio_sha256=row["audio_sha256"])
                 errors.append(str(err))
                 continue
-            transcripts.record_transcript(conn, row["id"], asdict(transcript),
-                                          audio_sha256=row["audio_sha256"])
+            _store_generated(conn, row, transcript)
             logger.info("transcribed %.0f s of audio in %.0f s (%d words)",
                         transcript.audio_seconds, transcript.compute_seconds,
                         len(transcript.text.split()))
@@ -625,6 +625,18 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
         audio_seconds=sum(transcript.audio_seconds for transcript in made),
         compute_seconds=sum(transcript.compute_seconds for transcript in made),
         errors=tuple(errors))
+
+
+def _store_generated(conn: sqlite3.Connection, row: sqlite3.Row,
+                     transcript: transcription.Transcript) -> None:
+    """Store a speech-to-text transcript on its episode and as its (untimed) segment, in
+    one transaction, so search and export treat it like a publisher's."""
+    segments = [Segment(None, None, None, transcript.text)] if transcript.text.strip() else []
+    source = segment_store.TranscriptSource(source="generated", format="text")
+    with database.transaction(conn):
+        transcripts.record_transcript(conn, row["id"], asdict(transcript),
+                                      audio_sha256=row["audio_sha256"])
+        segment_store.replace_transcript(conn, row["id"], source, segments)
 
 
 def _transcribe_row(data_dir: Path, row: sqlite3.Row,
