@@ -21,7 +21,7 @@ import numpy as np
 from dotenv import load_dotenv
 
 from movie_recommender import (ArraysMismatchError, MovieRecommenderError, index, liked, output,
-                               profile_matching, profile_output, profile_scorers,
+                               profile_ease, profile_matching, profile_output, profile_scorers,
                                ratings_export, scorers)
 from movie_recommender.locations import (DATASETS, LINKS_FILE, MOVIES_FILE, RATINGS_FILE,
                                          default_cache_dir)
@@ -271,14 +271,15 @@ def read_links(folder: Path) -> dict[int, int]:
     return links
 
 
-def run_profile(recommender: Recommender, folder: Path, args: argparse.Namespace) -> str:
-    """Recommend for the ratings export in ``args.ratings_file``; return the rendered answer.
+def read_matched(recommender: Recommender, folder: Path, path: Path
+                 ) -> tuple[str, list[profile_matching.MatchedRow]]:
+    """The format of the export at ``path`` and its rows matched to movies, with
+    progress bars on stderr while reading and matching.
 
     Raises:
         MovieRecommenderError: for an unreadable or unknown file, or when nothing matched.
     """
     tqdm = importlib.import_module("tqdm").tqdm  # only here: a title query never needs it
-    path = args.ratings_file
     size = path.stat().st_size if path.is_file() else 0
     with tqdm(total=size, desc="reading ratings", unit="B", unit_scale=True,
               disable=None) as progress:
@@ -289,24 +290,39 @@ def run_profile(recommender: Recommender, folder: Path, args: argparse.Namespace
                        export.duplicates)
     links = read_links(folder) if export.format == ratings_export.IMDB else {}
     matcher = profile_matching.ProfileMatcher(recommender.catalog, recommender.titles, links)
-    matched = profile_matching.match_rows(
+    return export.format, profile_matching.match_rows(
         matcher, tqdm(export.rows, desc="matching titles", unit="row", disable=None))
-    catalog = recommender.catalog
+
+
+def run_profile(recommender: Recommender, folder: Path, cache_dir: Path,
+                args: argparse.Namespace) -> str:
+    """Recommend for the ratings export in ``args.ratings_file``; return the rendered answer.
+
+    EASE recommends (fitted once per data set and cached beside the index), item-item
+    tops the list up when EASE has fewer than ``--top``.
+
+    Raises:
+        MovieRecommenderError: for an unreadable or unknown file, or when nothing matched.
+    """
+    kind, matched = read_matched(recommender, folder, args.ratings_file)
     profile = profile_scorers.make_profile(*profile_matching.profile_arrays(matched),
                                            threshold=liked.LIKED_THRESHOLD)
     if len(profile.liked) == 0:
         raise profile_matching.NothingMatchedError(
-            f"no matched movie of {path} is rated {liked.LIKED_THRESHOLD:g} or more: "
-            "nothing to recommend from")
+            f"no matched movie of {args.ratings_file} is rated {liked.LIKED_THRESHOLD:g} "
+            "or more: nothing to recommend from")
+    catalog = recommender.catalog
     exclude = catalog.n_ratings < args.min_ratings
     if args.genre:
         exclude |= (catalog.genre_bits & catalog.genre_mask(args.genre)) == 0
-    found = profile_scorers.recommend_for_profile(recommender.model, profile, top=args.top,
-                                                  exclude=exclude)
+    ease = profile_ease.load_or_fit(recommender.model,
+                                    profile_ease.cache_folder(folder, cache_dir))
+    found = profile_ease.recommend(ease, recommender.model, profile, top=args.top,
+                                   exclude=exclude)
     if args.format == "json":
-        return output.to_json(profile_output.profile_to_dict(export.format, matched, found,
-                                                             catalog), indent=2)
-    return profile_output.format_profile_table(export.format, matched, found, catalog)
+        return output.to_json(profile_output.profile_to_dict(kind, matched, found, catalog),
+                              indent=2)
+    return profile_output.format_profile_table(kind, matched, found, catalog)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,7 +355,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.batch is not None:
             return run_batch(recommender, args, batch_queries(args.batch), sys.stdout)
         if args.ratings_file is not None:
-            print(run_profile(recommender, folder, args))
+            print(run_profile(recommender, folder, cache_dir, args))
             return 0
         answer = answer_query(recommender, args, args.movie_title, args.year)
     except MovieRecommenderError as err:

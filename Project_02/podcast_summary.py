@@ -1,8 +1,9 @@
 """Fetch podcast RSS feeds, store their episodes in SQLite and download the audio.
 
-Without a mode it syncs: fetch -> parse -> store -> download (-> transcribe with
---transcribe). The modes list, search and export read what is stored; the mode
-transcribe transcribes episodes already downloaded.
+Without a mode it syncs: fetch -> parse -> store -> download -> the publishers'
+transcripts and chapters (-> transcribe with --transcribe, where no publisher transcript
+exists). The modes list, search and export read what is stored; the mode transcribe
+transcribes episodes already downloaded.
 """
 import argparse
 import difflib
@@ -17,13 +18,15 @@ from typing import Any
 from dotenv import load_dotenv
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from podcast_pipeline import PodcastError, catalog, cli_output, database, pipeline, transcription
+from podcast_pipeline import (PodcastError, catalog, cli_output, database, episode_search,
+                              pipeline, segment_store, transcription)
 from podcast_pipeline.logging_config import LOG_LEVELS, configure_logging
 from podcast_pipeline.settings import (DATA_DIR_ENV, DEFAULT_FEED_URL, DEFAULT_MAX_DOWNLOADS,
                                        DEFAULT_MAX_TRANSCRIPTIONS, DEFAULT_TIMEOUT,
                                        DEFAULT_WORKERS, check_data_dir, describe_os_error,
                                        resolve_data_dir)
 from podcast_pipeline.subscriptions import read_feed_list
+from podcast_pipeline.transcript_export import export_transcripts
 
 logger = logging.getLogger(__name__)
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -152,7 +155,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--feeds-file", type=Path, metavar="FILE",
                       help="file of feeds: one URL a line, or OPML")
     sync.add_argument("--no-download", action="store_true",
-                      help="store episodes but download no audio")
+                      help="store episodes but download no audio (the publishers' "
+                           "transcripts and chapters, small text files, are still fetched)")
     sync.add_argument("--max-downloads", type=non_negative_int, default=DEFAULT_MAX_DOWNLOADS,
                       metavar="N", help="download at most N episodes this run (0: no limit)")
     sync.add_argument("--workers", type=positive_int, default=DEFAULT_WORKERS, metavar="N",
@@ -172,22 +176,31 @@ def build_parser() -> argparse.ArgumentParser:
                                   parser_class=Parser,
                                   description="read what is stored (without a mode: sync)")
     formatter = HelpFormatter
-    listing = modes.add_parser("list", help="newest stored episodes",
+    listing = modes.add_parser("list", help="newest stored episodes, or one with its chapters",
                                formatter_class=formatter)
+    listing.add_argument("--episode", type=positive_int, metavar="ID",
+                         help="show only this episode (the id from --format json), with its "
+                              "chapters: start time and title")
     listing.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
     listing.add_argument("--limit", type=positive_int, default=20, help="rows to show")
     listing.add_argument("--format", choices=("table", "json"), default="table",
                          help="a table for people or JSON for programs")
-    search = modes.add_parser("search",
-                              help="full-text search of titles, descriptions and transcripts",
-                              formatter_class=formatter)
-    search.add_argument("text", help="words that must all appear")
-    search.add_argument("--limit", type=positive_int, default=20, help="rows to show")
+    search = modes.add_parser(
+        "search", formatter_class=formatter,
+        help="full-text search of titles, descriptions and transcripts; each matching "
+             "transcript segment is shown with its start time (12:34 or 1:02:03)")
+    search.add_argument("text", help="words that must all appear (in one transcript segment)")
+    search.add_argument("--limit", type=positive_int, default=20, help="episodes to show")
     search.add_argument("--format", choices=("table", "json"), default="table",
-                        help="a table for people or JSON (with the matching snippet) for programs")
-    export = modes.add_parser("export", help="all stored episodes as CSV or JSON on stdout",
+                        help="a table for people or JSON (with the matching snippet and "
+                             "segments, start_seconds and start) for programs")
+    export = modes.add_parser("export", help="all stored episodes as CSV or JSON on stdout, "
+                                             "or transcripts as .vtt files",
                               formatter_class=formatter)
     export.add_argument("--format", choices=("csv", "json"), default="csv", help="output format")
+    export.add_argument("--transcripts", type=Path, metavar="DIR",
+                        help="instead, write one WebVTT file per episode with a transcript "
+                             "(publisher or generated) into this existing folder")
     export.add_argument("--podcast", help="only podcasts whose title or feed URL contains this")
     transcribe = modes.add_parser(
         "transcribe", formatter_class=formatter,
@@ -248,14 +261,21 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
     conn = database.connect(db_file)
     try:
         rows: list[dict[str, Any]]
-        if args.mode in ("search", "list"):
+        if args.mode == "list" and args.episode is not None:
+            show_episode(conn, args.episode, args.format)
+        elif args.mode in ("search", "list"):
             searching = args.mode == "search"
-            rows = (catalog.search_episodes(conn, args.text, limit=args.limit) if searching
+            rows = (episode_search.search(conn, args.text, limit=args.limit) if searching
                     else catalog.list_episodes(conn, podcast=args.podcast, limit=args.limit))
             if args.format == "json":
                 print(cli_output.episodes_json(rows, snippets=searching))
             else:
                 print(cli_output.episodes_table(rows, snippets=searching))
+        elif args.transcripts is not None:
+            if not args.transcripts.is_dir():
+                raise PodcastError(f"{args.transcripts} is not a folder; create it first")
+            written = export_transcripts(conn, args.transcripts, podcast=args.podcast)
+            print(f"{len(written)} transcripts written to {args.transcripts}")
         else:
             rows = catalog.list_episodes(conn, podcast=args.podcast, limit=None)
             render = cli_output.episodes_json if args.format == "json" else cli_output.episodes_csv
@@ -263,6 +283,16 @@ def run_query(args: argparse.Namespace, data_dir: Path) -> int:
     finally:
         conn.close()
     return 0
+
+
+def show_episode(conn: sqlite3.Connection, episode_id: int, output_format: str) -> None:
+    """Print one stored episode with its chapters (``list --episode ID``)."""
+    row = catalog.episodes_by_id(conn, [episode_id]).get(episode_id)
+    if row is None:
+        raise PodcastError(f"no episode with id {episode_id}; see list --format json")
+    row["chapters"] = segment_store.chapters_of(conn, episode_id)
+    print(cli_output.episodes_json([row]) if output_format == "json"
+          else cli_output.episode_table(row))
 
 
 def main(argv: list[str] | None = None) -> int:

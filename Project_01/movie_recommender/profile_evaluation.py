@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from movie_recommender import liked, profile_scorers
+from movie_recommender import liked, profile_ease, profile_scorers
 from movie_recommender.liked import LIKED_THRESHOLD, LikedMatrices, Ratings
 from movie_recommender.metrics import MethodResult, rank_of, summarise
+from movie_recommender.profile_ease import EaseModel
 from movie_recommender.profile_scorers import ItemItemScorer, Profile, ProfileParams
 from movie_recommender.topk import top_k
 
@@ -30,7 +31,7 @@ MIN_PROFILE_LIKES = 20
 FOLDS = 5
 EASE_MIN_LIKES = 2
 """EASE covers the movies liked by at least this many training users (others score 0)."""
-EASE_LAMBDAS = (50.0, 100.0, 200.0, 400.0, 800.0)
+EASE_LAMBDAS = (10.0, 25.0, 50.0, 100.0, 200.0)
 COSINE = ProfileParams(alpha=0.0, beta=0.5, gamma=0.5, half_life=0.0, above_4=0.0)
 
 
@@ -117,44 +118,29 @@ def _rank(scores: np.ndarray, case: ProfileCase, k: int) -> int:
     return rank_of(top_k(scores, k, allowed), case.target)
 
 
-class FoldModels:  # pylint: disable=too-few-public-methods
+class FoldModels:
     """Everything trained on one fold's training users: liked matrices and EASE."""
 
     def __init__(self, ratings: Ratings, evaluated: np.ndarray) -> None:
         train = ~np.isin(ratings.user_idx, evaluated)
         self.model: LikedMatrices = liked.build_model(ratings.subset(train))
-        likes = self.model.item_likes()
-        self.popularity = likes.astype(np.float64)
-        self.ease_items = np.flatnonzero(likes >= EASE_MIN_LIKES)
-        column = np.full(self.model.n_items, -1, dtype=np.int64)
-        column[self.ease_items] = np.arange(len(self.ease_items))
-        self._column = column
-        self._gram = self._ease_gram()
-        self._ease: dict[float, np.ndarray] = {}
+        self.popularity = self.model.item_likes().astype(np.float64)
+        self.ease_items = profile_ease.chosen_items(self.model, min_likes=EASE_MIN_LIKES)
+        self._gram = profile_ease.gram(self.model, self.ease_items)
+        self._ease: dict[float, EaseModel] = {}
 
-    def _ease_gram(self) -> np.ndarray:
-        model = self.model
-        users = np.repeat(np.arange(model.n_users), np.diff(model.user_indptr))
-        cols = self._column[model.user_items]
-        keep = cols >= 0
-        dense = np.zeros((model.n_users, len(self.ease_items)), dtype=np.float32)
-        dense[users[keep], cols[keep]] = 1.0
-        return (dense.T @ dense).astype(np.float64)
+    def ease(self, regularisation: float) -> EaseModel:
+        """EASE with this lambda (fitted on first use)."""
+        if regularisation not in self._ease:
+            self._ease[regularisation] = EaseModel(
+                self.ease_items, profile_ease.ease_weights(self._gram, regularisation),
+                self.model.n_items)
+        return self._ease[regularisation]
 
     def ease_scores(self, profile: Profile, regularisation: float,
                     params: ProfileParams) -> np.ndarray:
         """EASE scores over all movies (0 outside ``ease_items``), recency-weighted input."""
-        if regularisation not in self._ease:
-            self._ease[regularisation] = profile_scorers.ease_weights(
-                self._gram, regularisation).astype(np.float32)
-        cols = self._column[profile.liked]
-        keep = cols >= 0
-        weights = profile_scorers.like_weights(profile, params)[keep]
-        scores = np.zeros(self.model.n_items)
-        if keep.any():
-            scores[self.ease_items] = weights @ self._ease[regularisation][cols[keep]]
-        scores[scores <= 0] = 0.0
-        return scores
+        return self.ease(regularisation).scores(profile, params)
 
 
 def _ranks(cases: Sequence[ProfileCase], fold_of: np.ndarray, fold_models: list[FoldModels],

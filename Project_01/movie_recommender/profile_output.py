@@ -60,7 +60,7 @@ def profile_to_dict(kind: str, matched: list[MatchedRow],
         "profile": profile,
         "recommendations": [
             {"rank": rank, **movie_fields(catalog, rec.item), "score": round(rec.score, 6),
-             "because": [catalog.titles[item] for item in rec.because]}
+             "method": rec.method, "because": [catalog.titles[item] for item in rec.because]}
             for rank, rec in enumerate(recommendations, start=1)]}
 
 

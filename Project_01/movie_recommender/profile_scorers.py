@@ -11,8 +11,7 @@ counted in likes) and strong likes (above 4) more. The sum is computed through t
 (two weighted ``bincount``), so a 2,000-row profile on 25 million ratings needs no
 item-item matrix. Each movie's fans are sampled evenly down to ``MAX_FANS``.
 
-``ease``: Steck's EASE (2019) on a chosen set of movies, ``B = I - P / diag(P)`` with
-``P = (X^T X + lambda I)^-1``, scores ``x_profile @ B``; ``ease_weights`` fits it.
+EASE, the method ``--ratings-file`` uses, is in ``profile_ease``.
 """
 from __future__ import annotations
 
@@ -84,11 +83,13 @@ def make_profile(positions: np.ndarray, ratings: np.ndarray, times: np.ndarray,
 
 @dataclasses.dataclass(frozen=True)
 class ProfileRecommendation:
-    """One recommendation: movie position, score, and the profile movies behind it."""
+    """One recommendation: movie position, score, the profile movies behind it, and
+    the method that found it (``ease`` or ``item-item``)."""
 
     item: int
     score: float
     because: list[int]
+    method: str = "item-item"
 
 
 def like_weights(profile: Profile, params: ProfileParams) -> np.ndarray:
@@ -175,16 +176,3 @@ def recommend_for_profile(model: LikedMatrices, profile: Profile, *, top: int = 
     allowed[profile.rated] = False
     return [ProfileRecommendation(int(j), float(scores[j]), scorer.because(int(j)))
             for j in top_k(scores, top, allowed)]
-
-
-def ease_weights(gram: np.ndarray, regularisation: float) -> np.ndarray:
-    """EASE's item-item weights from the Gram matrix ``X^T X`` of the chosen movies.
-
-    >>> weights = ease_weights(np.array([[2.0, 1.0], [1.0, 2.0]]), 1.0)
-    >>> np.round(weights, 3).tolist()
-    [[0.0, 0.333], [0.333, 0.0]]
-    """
-    precision = np.linalg.inv(gram + regularisation * np.eye(len(gram)))
-    weights = -precision / np.diag(precision)
-    np.fill_diagonal(weights, 0.0)
-    return weights

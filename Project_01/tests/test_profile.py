@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import datetime
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import movie_recommendations
-from movie_recommender import liked, profile_evaluation, ratings_export
+from movie_recommender import (liked, profile_ease, profile_evaluation, profile_scorers,
+                               ratings_export)
 from movie_recommender.liked import Ratings
 from movie_recommender.profile_matching import (NothingMatchedError, ProfileMatcher,
                                                 match_rows)
@@ -206,3 +208,66 @@ def test_profile_protocol_reports_every_method():
         _ratings_with_users(40, 60), grid=[profile_evaluation.COSINE], lambdas=(10.0,))
     assert [r.method for r in report.results] == ["item-item", "ease", "cosine", "popular"]
     assert all(r.n_users == report.n_eligible > 0 for r in report.results)
+
+
+def test_ease_weights_are_cached_beside_the_index(capsys, tmp_path, cache_dir, caplog):
+    """The first --ratings-file fits EASE and stores it; the next one reads it back."""
+    path = str(letterboxd_file(tmp_path))
+    code, first, _ = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", path,
+                             "--format", "json")
+    stored = list(cache_dir.glob("index/*/build-*/ease-*/weights.npy"))
+    assert code == 0 and len(stored) == 1
+    caplog.clear()
+    with caplog.at_level("INFO", logger="movie_recommender.profile_ease"):
+        code, second, _ = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file",
+                                  path, "--format", "json")
+    assert code == 0 and first == second
+    assert not [r for r in caplog.records if "fitting EASE" in r.getMessage()]
+    recommendations = json.loads(first)["recommendations"]
+    assert [rec["method"] for rec in recommendations] == ["ease"] * 10
+
+
+def test_ease_in_a_read_only_cache_answers_with_one_warning(capsys, tmp_path, cache_dir,
+                                                            monkeypatch):
+    """A cache folder that cannot take the EASE weights still answers, with one warning."""
+    path = str(letterboxd_file(tmp_path))
+    run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", path)
+    for stored in cache_dir.glob("index/*/build-*/ease-*"):
+        shutil.rmtree(stored)
+
+    def refuse(*_, **__):  # what a read-only folder does (chmod does not stop root)
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(profile_ease.tempfile, "mkdtemp", refuse)
+    code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", path)
+    assert code == 0 and "Recommendations for you:" in out
+    assert len(err.strip().splitlines()) == 1
+    assert "cannot store the EASE weights" in err and "Permission denied" in err
+    assert not list(cache_dir.glob("index/*/build-*/ease-*"))
+
+
+def test_ease_explains_with_the_largest_contributions(bundled):
+    """EASE's "because" names the liked movies with the largest B[i, j] shares."""
+    ease = profile_ease.fit(bundled.model)
+    liked_ids = [858, 2571, 1214, 1, 47]
+    positions = np.array([bundled.catalog.position(i) for i in liked_ids])
+    profile = make_profile(positions, np.full(5, 5.0), np.arange(1, 6), liked.LIKED_THRESHOLD)
+    found = profile_ease.recommend(ease, bundled.model, profile, top=5)
+    assert len(found) == 5 and not {rec.item for rec in found} & set(positions.tolist())
+    rows = ease.columns(positions)
+    weights = profile_scorers.like_weights(profile, profile_ease.RECENCY)
+    for rec in found:
+        shares = weights * ease.weights[rows, ease.columns(np.array([rec.item]))[0]]
+        assert rec.because == [int(positions[i]) for i in np.argsort(-shares)[:2]]
+        assert rec.score == pytest.approx(float(shares.sum()), rel=1e-4)
+
+
+def test_ease_tops_up_with_item_item_when_it_finds_too_few(bundled):
+    """When EASE covers too few movies, item-item fills the list."""
+    ease = profile_ease.fit(bundled.model, limit=50)
+    profile = make_profile(np.array([bundled.catalog.position(858)]), np.array([5.0]),
+                           np.array([1]), liked.LIKED_THRESHOLD)
+    found = profile_ease.recommend(ease, bundled.model, profile, top=60)
+    methods = [rec.method for rec in found]
+    assert len(found) == 60 and "item-item" in methods
+    assert methods == sorted(methods)  # EASE first ("ease" < "item-item"), then item-item
+    assert len({rec.item for rec in found}) == 60

@@ -2,7 +2,7 @@
 
 A thin adapter: every task calls the same ``podcast_pipeline.pipeline`` step as
 the command line (prepare -> fetch each feed -> store each feed -> download ->
-transcribe when enabled) and passes only small plain values (paths, counts) through
+the publishers' transcripts and chapters -> transcribe when enabled) and passes only small plain values (paths, counts) through
 XCom: each step's dataclass is turned into a dict with ``dataclasses.asdict`` here,
 at the DAG's edge, and ``store`` rebuilds the ``FetchedFeed`` from its dict. Parsing
 this file does no I/O: settings are read inside the tasks.
@@ -75,7 +75,8 @@ def configured_data_dir() -> Path:
     doc_md=__doc__,
 )
 def podcast_summary():
-    """Fetch every feed, store its episodes and download (then transcribe) the audio."""
+    """Fetch every feed, store its episodes, download the audio, fetch the publishers'
+    transcripts and chapters (then transcribe where none was published)."""
 
     @task
     def prepare() -> str:
@@ -115,6 +116,17 @@ def podcast_summary():
         with RunLock(Path(data_dir)):
             return asdict(pipeline.download(Path(data_dir)))
 
+    # Like download: the feeds that were stored get their transcripts even if one failed.
+    @task(trigger_rule="all_done")
+    def transcripts(data_dir: str) -> dict:
+        """Fetch and store the publishers' transcripts and chapters of the newest episodes.
+
+        A document that cannot be fetched or read is a warning in the task log (and in
+        the returned ``warnings``), not a failed task. Holds the run lock.
+        """
+        with RunLock(Path(data_dir)):
+            return asdict(pipeline.fetch_transcripts(Path(data_dir)))
+
     @task
     def transcribe(data_dir: str) -> dict:
         """Transcribe the downloaded episodes when ``podcast_transcribe`` is true."""
@@ -127,7 +139,7 @@ def podcast_summary():
     data_dir = prepare()
     fetched = fetch.partial(data_dir=data_dir).expand(subscription_url=feed_urls())
     stored = store.partial(data_dir=data_dir).expand(fetched=fetched)
-    chain(stored, download(data_dir), transcribe(data_dir))
+    chain(stored, download(data_dir), transcripts(data_dir), transcribe(data_dir))
 
 
 podcast_summary()

@@ -206,6 +206,13 @@ def list_episodes(conn: sqlite3.Connection, *, podcast: str | None = None,
     return [dict(row) for row in conn.execute(sql + " LIMIT :limit", params)]
 
 
+def episodes_by_id(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Return the listing rows (as ``list_episodes``) of these episodes, keyed by id."""
+    marks = ", ".join("?" for _ in ids)
+    return {row["id"]: dict(row) for row in conn.execute(
+        f"{_LISTING} WHERE e.id IN ({marks})", ids)} if ids else {}
+
+
 def search_episodes(conn: sqlite3.Connection, text: str,
                     limit: int | None = 20) -> list[dict[str, Any]]:
     """Full-text search (FTS5) of titles and descriptions; best matches first.

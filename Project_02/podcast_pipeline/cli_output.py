@@ -5,7 +5,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from podcast_pipeline.pipeline import SyncSummary, TranscribeSummary
+from podcast_pipeline.chapters import Chapter
+from podcast_pipeline.pipeline import SyncSummary, TranscribeSummary, TranscriptsSummary
 
 EXPORT_FIELDS = ("id", "podcast", "title", "published", "published_raw", "duration_seconds",
                  "season", "episode_number", "link", "enclosure_url", "download_status",
@@ -22,6 +23,19 @@ def format_duration(seconds: int | None) -> str:
         return "-"
     hours, rest = divmod(int(seconds), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+
+
+def format_clock(seconds: float | None) -> str:
+    """Return a time in the audio as ``M:SS`` or ``H:MM:SS`` (``-`` when unknown).
+
+    >>> format_clock(754.0), format_clock(3723.9), format_clock(9.8), format_clock(None)
+    ('12:34', '1:02:03', '0:09', '-')
+    """
+    if seconds is None:
+        return "-"
+    hours, rest = divmod(int(seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _shorten(text: str | None, width: int) -> str:
@@ -42,6 +56,20 @@ def episodes_table(rows: Sequence[dict[str, Any]], snippets: bool = False) -> st
                      f"{row['download_status'] or '-'}")
         if snippets and row.get("snippet"):
             lines.append(f"{'':<12}{_shorten(row['snippet'], 100)}")
+        for segment in row.get("segments") or ():
+            speaker = f"{segment['speaker']}: " if segment.get("speaker") else ""
+            lines.append(f"{'':<12}{format_clock(segment['start']):>8}  "
+                         f"{_shorten(speaker + segment['snippet'], 90)}")
+    return "\n".join(lines)
+
+
+def episode_table(row: dict[str, Any]) -> str:
+    """Return one episode (``list --episode``) as a table row, then its chapters."""
+    chapters = row.get("chapters") or []
+    lines = [episodes_table([row]), f"chapters: {len(chapters) or 'none stored'}"]
+    lines += [f"{format_clock(chapter.start):>8}  {_shorten(chapter.title, 90)}"
+              + ("" if chapter.toc else "  (not in the table of contents)")
+              for chapter in chapters]
     return "\n".join(lines)
 
 
@@ -56,15 +84,48 @@ def episodes_csv(rows: Sequence[dict[str, Any]]) -> str:
 
 
 def episodes_json(rows: Sequence[dict[str, Any]], snippets: bool = False) -> str:
-    """Return episodes as a JSON array of objects (``EXPORT_FIELDS``, plus ``snippet``, the
-    matching words in brackets, for search results)."""
+    """Return episodes as a JSON array of objects: ``EXPORT_FIELDS``, plus for search
+    results ``snippet`` (the matching words in brackets) and ``segments`` (the matching
+    transcript segments), plus ``chapters`` for ``list --episode``.
+
+    Times are given in seconds (``start_seconds``, a number or null) and as text
+    (``start``, as ``format_clock`` writes it).
+    """
     fields = EXPORT_FIELDS + ("snippet",) if snippets else EXPORT_FIELDS
-    return json.dumps([{field: row.get(field) for field in fields} for row in rows],
-                      ensure_ascii=False, indent=2)
+    items = []
+    for row in rows:
+        item = {field: row.get(field) for field in fields}
+        if snippets:
+            item["segments"] = [segment_json(segment) for segment in row.get("segments") or ()]
+        if "chapters" in row:
+            item["chapters"] = [chapter_json(chapter) for chapter in row["chapters"]]
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=2)
+
+
+def segment_json(segment: dict[str, Any]) -> dict[str, Any]:
+    """One matching segment as JSON values.
+
+    >>> segment_json({"start": 754.0, "end": 759.5, "speaker": None, "snippet": "[Fed]"})
+    ... # doctest: +NORMALIZE_WHITESPACE
+    {'start_seconds': 754.0, 'start': '12:34', 'end_seconds': 759.5, 'speaker': None,
+     'snippet': '[Fed]'}
+    """
+    return {"start_seconds": segment["start"], "start": format_clock(segment["start"]),
+            "end_seconds": segment["end"], "speaker": segment["speaker"],
+            "snippet": segment["snippet"]}
+
+
+def chapter_json(chapter: Chapter) -> dict[str, Any]:
+    """One chapter as JSON values (times as in ``segment_json``)."""
+    return {"start_seconds": chapter.start, "start": format_clock(chapter.start),
+            "end_seconds": chapter.end, "title": chapter.title, "url": chapter.url,
+            "image_url": chapter.image_url, "toc": chapter.toc}
 
 
 def sync_report(summary: SyncSummary) -> str:
-    """Return the lines printed after a run: one per feed, then the totals."""
+    """Return the lines printed after a run: one per feed, then the totals (and the
+    transcripts line when any episode has transcript or chapters links)."""
     lines = []
     for feed in summary.feeds:
         state = "not modified" if feed.not_modified else (
@@ -78,7 +139,23 @@ def sync_report(summary: SyncSummary) -> str:
              f"{downloads.downloaded} downloaded ({downloads.bytes / 1e6:.1f} MB), "
              f"{downloads.failed} failed, {downloads.deleted} deleted")
     lines.append(f"episodes: {summary.new} new, {summary.updated} updated; audio: {audio}")
+    texts = summary.transcripts
+    if texts is not None and (texts.fetched or texts.unchanged or texts.failed or texts.skipped):
+        lines.append(transcripts_report(summary.transcripts))
     return "\n".join(lines)
+
+
+def transcripts_report(summary: TranscriptsSummary) -> str:
+    """Return the line about the publishers' transcripts and chapters.
+
+    >>> transcripts_report(TranscriptsSummary(fetched=2, segments=5, chapters=4, failed=1))
+    'transcripts and chapters: 2 fetched (5 segments, 4 chapters), 0 unchanged, 1 failed'
+    """
+    line = (f"transcripts and chapters: {summary.fetched} fetched ({summary.segments} segments, "
+            f"{summary.chapters} chapters), {summary.unchanged} unchanged, "
+            f"{summary.failed} failed")
+    return line + (f", {summary.skipped} failed recently (not retried yet)"
+                   if summary.skipped else "")
 
 
 def transcription_report(summary: TranscribeSummary) -> str:

@@ -1,8 +1,9 @@
 """The pipeline's steps, shared by the command line and the Airflow DAG.
 
-``prepare`` -> ``fetch`` -> ``store`` (per feed) -> ``download``; ``sync`` runs them all
-the way the CLI does, and ``transcribe`` runs after downloads. Each step returns a
-frozen dataclass (``FetchedFeed``, ``StoreSummary``, ``DownloadSummary``,
+``prepare`` -> ``fetch`` -> ``store`` (per feed) -> ``download`` -> ``fetch_transcripts``
+(the publisher's transcripts and chapters); ``sync`` runs them all the way the CLI does,
+and ``transcribe`` (speech-to-text) runs after them. Each step returns a frozen dataclass
+(``FetchedFeed``, ``StoreSummary``, ``DownloadSummary``, ``TranscriptsSummary``,
 ``SyncSummary``, ``TranscribeSummary``); callers that need plain values (the DAG's
 XCom, JSON) convert at their edge with ``dataclasses.asdict``, and
 ``FetchedFeed(**values)`` rebuilds a fetch from them.
@@ -44,16 +45,17 @@ from typing import BinaryIO
 import requests
 from tqdm import tqdm
 
-from podcast_pipeline import (PodcastError, catalog, database, download_log, transcription,
-                              transcripts)
+from podcast_pipeline import (PodcastError, catalog, database, download_log, segment_store,
+                              transcript_step, transcription, transcripts)
 from podcast_pipeline.download import (DownloadError, DownloadResult, ProgressBar,
                                        download_episode, podcast_folder, safe_filename)
 from podcast_pipeline.feed import FeedParseError, parse_feed
 from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_feed,
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
+from podcast_pipeline.transcript_formats import Segment
 from podcast_pipeline.settings import (AUDIO_DIRNAME, DB_FILENAME, DEFAULT_TIMEOUT,
-                                       DEFAULT_WORKERS, FEEDS_DIRNAME)
+                                       DEFAULT_WORKERS, FEEDS_DIRNAME, TRANSCRIPTS_DIRNAME)
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +129,24 @@ class DownloadSummary:
 
 
 @dataclass(frozen=True)
+class TranscriptsSummary:
+    """What ``fetch_transcripts`` did with the publishers' transcript and chapters links.
+
+    ``fetched`` documents stored, ``unchanged`` (a 304), ``failed`` (one warning each,
+    in ``warnings``), ``skipped`` (failed recently, not retried yet); ``segments`` and
+    ``chapters`` count what was stored.
+    """
+
+    fetched: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    segments: int = 0
+    chapters: int = 0
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FeedFailure:
     """A feed ``sync`` could not fetch or store, with the one-line reason."""
 
@@ -137,13 +157,15 @@ class FeedFailure:
 @dataclass(frozen=True)
 class SyncSummary:
     """What ``sync`` did: one ``StoreSummary`` per stored feed, the failed feeds, the
-    totals of new and updated episodes, and the downloads (None when skipped)."""
+    totals of new and updated episodes, the downloads (None when skipped) and the
+    publisher transcripts (None when no feed was stored)."""
 
     feeds: tuple[StoreSummary, ...]
     failed_feeds: tuple[FeedFailure, ...]
     new: int
     updated: int
     downloads: DownloadSummary | None
+    transcripts: TranscriptsSummary | None = None
 
 
 @dataclass(frozen=True)
@@ -423,11 +445,44 @@ def _prune(conn: sqlite3.Connection, data_dir: Path, keep: int,
     return len(rows)
 
 
+def fetch_transcripts(data_dir: Path, *, session: requests.Session | None = None,
+                      max_episodes: int | None = transcript_step.DEFAULT_MAX_EPISODES,
+                      timeout: float = DEFAULT_TIMEOUT) -> TranscriptsSummary:
+    """Fetch and store the publishers' transcripts and chapters of the newest episodes.
+
+    Documents are kept under ``data_dir/transcripts``; each one is a transaction of its
+    own, and a document that cannot be fetched or read is one warning for its episode
+    (logged by ``transcript_step``), never an error of the run.
+
+    Args:
+        data_dir: the data folder.
+        session: the Session to use; default ``make_session()``.
+        max_episodes: newest episodes with links to look at (None: all).
+        timeout: seconds to connect and between received bytes.
+    """
+    data_dir = Path(data_dir)
+    with _connection(data_dir) as conn:
+        links = transcript_step.fetch_links(conn, session or make_session(),
+                                            data_dir / TRANSCRIPTS_DIRNAME,
+                                            max_episodes=max_episodes, timeout=timeout)
+    if links.fetched or links.failed:
+        logger.info("transcripts and chapters: %d fetched, %d unchanged, %d failed",
+                    links.fetched, links.unchanged, links.failed)
+    return TranscriptsSummary(fetched=links.fetched, unchanged=links.unchanged,
+                              failed=links.failed, skipped=links.skipped,
+                              segments=links.segments, chapters=links.chapters,
+                              warnings=tuple(links.warnings))
+
+
 def sync(data_dir: Path, subscription_urls: Iterable[str], *,
          downloads: DownloadOptions | None = DownloadOptions(),
          session: requests.Session | None = None,
          timeout: float = DEFAULT_TIMEOUT) -> SyncSummary:
-    """Run the whole pipeline: fetch and store each feed, then download.
+    """Run the whole pipeline: fetch and store each feed, download, then fetch the
+    publishers' transcripts and chapters.
+
+    Transcripts and chapters are fetched even when ``downloads`` is None: they are
+    small text documents, and searching them needs no audio.
 
     A feed that cannot be fetched or parsed is returned in ``failed_feeds`` (not
     logged) and the others carry on. Nothing is created on disk until a feed has been
@@ -469,11 +524,13 @@ def sync(data_dir: Path, subscription_urls: Iterable[str], *,
                                workers=downloads.workers, keep=downloads.keep,
                                timeout=timeout,
                                podcast_ids=[feed.podcast_id for feed in feeds])
+        texts = fetch_transcripts(data_dir, session=session, timeout=timeout) if feeds else None
     finally:
         lock.release()
     return SyncSummary(feeds=tuple(feeds), failed_feeds=tuple(failed),
                        new=sum(feed.new for feed in feeds),
-                       updated=sum(feed.updated for feed in feeds), downloads=summary)
+                       updated=sum(feed.updated for feed in feeds), downloads=summary,
+                       transcripts=texts)
 
 
 @contextmanager
@@ -558,8 +615,7 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
                                                          audio_sha256=row["audio_sha256"])
                 errors.append(str(err))
                 continue
-            transcripts.record_transcript(conn, row["id"], asdict(transcript),
-                                          audio_sha256=row["audio_sha256"])
+            _store_generated(conn, row, transcript)
             logger.info("transcribed %.0f s of audio in %.0f s (%d words)",
                         transcript.audio_seconds, transcript.compute_seconds,
                         len(transcript.text.split()))
@@ -569,6 +625,18 @@ def transcribe(data_dir: Path, *, max_transcriptions: int | None = None,
         audio_seconds=sum(transcript.audio_seconds for transcript in made),
         compute_seconds=sum(transcript.compute_seconds for transcript in made),
         errors=tuple(errors))
+
+
+def _store_generated(conn: sqlite3.Connection, row: sqlite3.Row,
+                     transcript: transcription.Transcript) -> None:
+    """Store a speech-to-text transcript on its episode and as its (untimed) segment, in
+    one transaction, so search and export treat it like a publisher's."""
+    segments = [Segment(None, None, None, transcript.text)] if transcript.text.strip() else []
+    source = segment_store.TranscriptSource(source="generated", format="text")
+    with database.transaction(conn):
+        transcripts.record_transcript(conn, row["id"], asdict(transcript),
+                                      audio_sha256=row["audio_sha256"])
+        segment_store.replace_transcript(conn, row["id"], source, segments)
 
 
 def _transcribe_row(data_dir: Path, row: sqlite3.Row,

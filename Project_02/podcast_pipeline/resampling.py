@@ -63,3 +63,8 @@ class StreamResampler:
         segment = np.concatenate([self._buffer, np.zeros(self.pad)])
         self._buffer = self._buffer[len(self._buffer):]
         return self._convert(segment, -(-remaining * self.up // self.down))
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Convert float samples in [-1, 1] to 16-bit PCM, clipping what lies outside."""
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype(np.int16)

@@ -10,6 +10,7 @@ DATA_DIR_ENV = "PODCAST_DATA_DIR"
 DB_FILENAME = "podcasts.db"
 AUDIO_DIRNAME = "audio"
 FEEDS_DIRNAME = "feeds"
+TRANSCRIPTS_DIRNAME = "transcripts"  # publisher transcripts and chapters as fetched
 
 DEFAULT_TIMEOUT = 30.0              # seconds to connect and between bytes received
 DEFAULT_WORKERS = 4                 # parallel audio downloads

@@ -14,6 +14,9 @@ def pending_transcriptions(conn: sqlite3.Connection,
                            limit: int | None = None) -> list[sqlite3.Row]:
     """Return downloaded episodes without a transcript, newest first.
 
+    An episode with a publisher's transcript (``transcripts.source = 'publisher'``) is
+    never due: speech-to-text is slower and worse than the publisher's text.
+
     An episode whose transcription failed is tried again only once its audio changed
     (a new download with another sha256): the same bytes would fail the same way.
 
@@ -30,6 +33,8 @@ def pending_transcriptions(conn: sqlite3.Connection,
           AND (e.transcript_status IS NULL
                OR (e.transcript_status = 'failed'
                    AND e.transcript_audio_sha256 IS NOT d.sha256))
+          AND NOT EXISTS (SELECT 1 FROM transcripts t
+                          WHERE t.episode_id = e.id AND t.source = 'publisher')
         ORDER BY e.published DESC, e.id DESC LIMIT :limit""",
                         {"limit": -1 if limit is None else limit}).fetchall()
 

@@ -20,14 +20,23 @@ pytestmark = pytest.mark.airflow
 
 DAGS_FOLDER = Path(__file__).resolve().parents[1] / "dags"
 AUDIO = {"/audio/one.mp3": b"ID3" + b"\x01" * 3000, "/audio/two.mp3": b"ID3" + b"\x02" * 5000}
+VTT = b"""WEBVTT
+
+00:00:00.000 --> 00:00:04.000
+<v Host>Welcome to the Airflow test show.
+
+00:12:34.000 --> 00:12:40.000
+<v Guest>Now, the federal reserve and interest rates.
+"""
 FEED = """<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0"><channel>
+<rss version="2.0" xmlns:podcast="https://podcastindex.org/namespace/1.0"><channel>
   <title>Airflow Test Show</title>
   <description>A feed served from 127.0.0.1 for the DAG test.</description>
   <item>
     <guid>episode-two</guid><title>Episode two</title>
     <pubDate>Tue, 02 Jan 2024 06:00:00 GMT</pubDate>
     <enclosure url="{base}/audio/two.mp3" type="audio/mpeg" length="5003"/>
+    <podcast:transcript url="{base}/t/two.vtt" type="text/vtt" language="en"/>
   </item>
   <item>
     <guid>episode-one</guid><title>Episode one</title>
@@ -70,7 +79,8 @@ def test_dag_schedule_and_retries() -> None:
 
 
 def test_task_graph_has_the_pipeline_steps_in_order() -> None:
-    """prepare and feed_urls -> fetch (mapped) -> store (mapped) -> download -> transcribe."""
+    """prepare and feed_urls -> fetch (mapped) -> store (mapped) -> download -> transcripts
+    -> transcribe."""
     dag = load_dag()
     upstream = {task.task_id: sorted(task.upstream_task_ids) for task in dag.tasks}
     assert upstream == {
@@ -79,9 +89,11 @@ def test_task_graph_has_the_pipeline_steps_in_order() -> None:
         "fetch": ["feed_urls", "prepare"],
         "store": ["fetch", "prepare"],
         "download": ["prepare", "store"],
-        "transcribe": ["download", "prepare"],
+        "transcripts": ["download", "prepare"],
+        "transcribe": ["prepare", "transcripts"],
     }
     assert dag.get_task("fetch").is_mapped and dag.get_task("store").is_mapped
+    assert dag.get_task("transcripts").trigger_rule == dag.get_task("download").trigger_rule
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -95,13 +107,15 @@ def test_feed_urls_variable_takes_a_json_list_or_lines(text: str, expected: list
     assert dag_module.parse_feed_urls(text) == expected
 
 
-def test_dag_run_stores_episodes_and_downloads_audio(server, tmp_path: Path) -> None:
-    """A whole ``dag.test()`` run against a local feed fills the database and the disk."""
+def test_dag_run_stores_episodes_audio_and_transcript(server, tmp_path: Path) -> None:
+    """A whole ``dag.test()`` run against a local feed fills the database and the disk,
+    and stores the publisher's transcript of episode two as searchable segments."""
     assert Path(airflow_configuration.conf.get("core", "dags_folder")).resolve() == DAGS_FOLDER, (
         "run through .ci/stage-airflow.sh (AIRFLOW__CORE__DAGS_FOLDER=Project_02/dags)")
     server.add("/feed.xml", FEED.format(base=server.base_url).encode())
     for path, body in AUDIO.items():
         server.add(path, body, content_type="audio/mpeg")
+    server.add("/t/two.vtt", VTT, content_type="text/vtt")
     data_dir = tmp_path / "podcasts"
     variables = tmp_path / "variables.json"
     variables.write_text(json.dumps({"podcast_data_dir": str(data_dir),
@@ -112,13 +126,22 @@ def test_dag_run_stores_episodes_and_downloads_audio(server, tmp_path: Path) -> 
     states = {(ti.task_id, ti.map_index): ti.state for ti in dag_run.get_task_instances()}
     assert states == {("prepare", -1): "success", ("feed_urls", -1): "success",
                       ("fetch", 0): "success", ("store", 0): "success",
-                      ("download", -1): "success", ("transcribe", -1): "skipped"}
+                      ("download", -1): "success", ("transcripts", -1): "success",
+                      ("transcribe", -1): "skipped"}
     assert dag_run.state == "success"
     with closing(sqlite3.connect(data_dir / "podcasts.db")) as conn:
         titles = sorted(row[0] for row in conn.execute("SELECT title FROM episodes"))
         done = conn.execute("SELECT path, bytes FROM downloads WHERE status = 'done' "
                             "ORDER BY bytes").fetchall()
+        segments = conn.execute(
+            "SELECT e.title, s.start_seconds, s.speaker FROM segments_fts f "
+            "JOIN segments s ON s.id = f.rowid JOIN episodes e ON e.id = s.episode_id "
+            "WHERE segments_fts MATCH '\"federal reserve\"'").fetchall()
+        source = conn.execute("SELECT source, segment_count FROM transcripts").fetchall()
     assert titles == ["Episode one", "Episode two"]
+    assert segments == [("Episode two", 754.0, "Guest")]
+    assert source == [("publisher", 2)]
+    assert len(server.hits("/t/two.vtt")) == 1
     assert [size for _, size in done] == [len(AUDIO["/audio/one.mp3"]),
                                           len(AUDIO["/audio/two.mp3"])]
     assert [(data_dir / path).read_bytes() for path, _ in done] == [AUDIO["/audio/one.mp3"],

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from podcast_pipeline import catalog, database, pipeline, transcription
+from podcast_pipeline import catalog, database, pipeline, segment_store, transcription
 from podcast_pipeline.pipeline import DownloadOptions
+from podcast_pipeline.transcript_formats import Segment
 from podcast_summary import main
 
 TRANSCRIPT_COLUMNS = {"transcript", "transcript_status", "transcript_error",
@@ -166,6 +167,8 @@ def test_migration_keeps_a_version_1_database_searchable(
     search index rebuilt over them, transcript columns empty."""
     monkeypatch.setattr(database, "MIGRATIONS", database.MIGRATIONS[:1])
     monkeypatch.setattr(catalog, "save_links", lambda *args: 0)  # no link table at version 1
+    monkeypatch.setattr(pipeline, "fetch_transcripts",
+                        lambda *args, **kwargs: pipeline.TranscriptsSummary())
     pipeline.sync(tmp_path, [serve_podcast([b"x", b"y"])], session=session, downloads=None)
     before = episodes(tmp_path)
     monkeypatch.undo()
@@ -262,3 +265,41 @@ def test_cli_transcribe_mode_needs_a_database(tmp_path: Path,
     assert code == 1
     assert "run a sync first" in capsys.readouterr().err
     assert not (tmp_path / "empty").exists()
+
+
+@pytest.mark.usefixtures("fake_engine")
+def test_generated_transcripts_are_stored_as_segments(synced) -> None:
+    """Speech-to-text output is also the episode's segment, source 'generated', so segment
+    search and the .vtt export find it like a publisher's transcript."""
+    data_dir = synced([b"talk about the federal reserve"])
+    assert pipeline.transcribe(data_dir).transcribed == 1
+    conn = database.connect(data_dir / "podcasts.db")
+    try:
+        [hit] = segment_store.search_segments(conn, "federal reserve", phrase=True)
+        stored = segment_store.transcript_of(conn, hit["episode_id"])
+    finally:
+        conn.close()
+    assert (hit["start"], hit["snippet"]) == (None, "talk about the [federal reserve]")
+    assert stored is not None
+    assert (stored["source"], stored["format"], stored["segment_count"]) == (
+        "generated", "text", 1)
+
+
+@pytest.mark.usefixtures("fake_engine")
+def test_episodes_with_a_publisher_transcript_are_not_transcribed(synced) -> None:
+    """``--transcribe`` runs only where needed: the episode the publisher transcribed is
+    skipped, the other one is transcribed."""
+    data_dir = synced([b"older words", b"newer words"])
+    conn = database.connect(data_dir / "podcasts.db")
+    try:
+        newer = conn.execute("SELECT id FROM episodes WHERE guid = 'ep2'").fetchone()[0]
+        segment_store.replace_transcript(
+            conn, newer, segment_store.TranscriptSource("publisher", "vtt", url="http://t/2.vtt"),
+            [Segment(0.0, 2.0, None, "the publisher's words")])
+    finally:
+        conn.close()
+    summary = pipeline.transcribe(data_dir)
+    assert summary.transcribed == 1
+    stored = episodes(data_dir)
+    assert (stored["ep1"]["transcript"], stored["ep2"]["transcript"]) == ("older words", None)
+    assert pipeline.transcribe(data_dir).transcribed == 0
