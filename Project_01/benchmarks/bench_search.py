@@ -720,9 +720,10 @@ def build_searches(folder: Path) -> tuple[np.ndarray, dict[str, Search]]:
     dataset = importlib.import_module("movie_recommender.dataset")
     catalog_module = importlib.import_module("movie_recommender.catalog")
     index_build = importlib.import_module("movie_recommender.index_build")
+    locations = importlib.import_module("movie_recommender.locations")
     baseline = importlib.import_module("baseline_search")
-    movies = dataset.load_movies(folder / dataset.MOVIES_FILE)
-    ratings = dataset.load_ratings(folder / dataset.RATINGS_FILE, movies.movie_ids)
+    movies = dataset.load_movies(folder / locations.MOVIES_FILE)
+    ratings = dataset.load_ratings(folder / locations.RATINGS_FILE, movies.movie_ids)
     catalog = catalog_module.Catalog.from_columns(
         movies.movie_ids, movies.titles, movies.genres,
         np.bincount(ratings.item_idx, minlength=ratings.n_items))
