@@ -185,10 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=positive_int, default=20, help="rows to show")
     listing.add_argument("--format", choices=("table", "json"), default="table",
                          help="a table for people or JSON for programs")
-    search = modes.add_parser(
-        "search", formatter_class=formatter,
-        help="full-text search of titles, descriptions and transcripts; each matching "
-             "transcript segment is shown with its start time (12:34 or 1:02:03)")
+    search_help = ("full-text search of titles, descriptions and transcripts; each matching "
+                   "transcript segment is shown with its start time (12:34 or 1:02:03)")
+    search = modes.add_parser("search", formatter_class=formatter, help=search_help,
+                              description=search_help)
     search.add_argument("text", help="words that must all appear (in one transcript segment)")
     search.add_argument("--limit", type=positive_int, default=20, help="episodes to show")
     search.add_argument("--format", choices=("table", "json"), default="table",

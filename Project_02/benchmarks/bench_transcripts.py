@@ -3,7 +3,7 @@
 Stores 1,000 episodes x 600 segments (a 60-minute episode cut every 6 seconds, about
 15 words each: 9 million words) with ``segment_store.replace_transcript``, one
 transaction per episode as the pipeline does, into a fresh on-disk database opened by
-``storage.connect`` (WAL, synchronous=NORMAL); then times full-text searches over them.
+``database.connect`` (WAL, synchronous=NORMAL); then times full-text searches over them.
 
 The text is synthetic but shaped like speech: function words and a 6,000-word
 vocabulary drawn with Zipf frequencies, and the phrase "federal reserve" in about 1 of
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def open_database(db_path: Path) -> object:
     """A fresh database as the tool opens it, with the segment tables."""
-    conn = project_module("storage").connect(db_path)
+    conn = project_module("database").connect(db_path)
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'segments'").fetchone():
         conn.executescript(project_module("segment_store").SCHEMA)
     conn.execute("PRAGMA foreign_keys = OFF")  # the benchmark has no episode rows

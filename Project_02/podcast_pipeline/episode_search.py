@@ -12,7 +12,7 @@ from typing import Any
 
 from podcast_pipeline import catalog, segment_store
 
-MAX_SEGMENT_HITS = 500  # best segments read; enough for a page of episodes
+MAX_SEGMENT_HITS = 100  # best segments read: a page of 20 episodes x 5
 SEGMENTS_PER_EPISODE = 5  # matching segments shown per episode
 
 

@@ -631,7 +631,8 @@ def _store_generated(conn: sqlite3.Connection, row: sqlite3.Row,
                      transcript: transcription.Transcript) -> None:
     """Store a speech-to-text transcript on its episode and as its (untimed) segment, in
     one transaction, so search and export treat it like a publisher's."""
-    segments = [Segment(None, None, None, transcript.text)] if transcript.text.strip() else []
+    text = transcript.text.strip()
+    segments = [Segment(None, None, None, text)] if text else []
     source = segment_store.TranscriptSource(source="generated", format="text")
     with database.transaction(conn):
         transcripts.record_transcript(conn, row["id"], asdict(transcript),
