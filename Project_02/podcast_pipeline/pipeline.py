@@ -36,7 +36,7 @@ import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -374,6 +374,9 @@ def _job_for(data_dir: Path, row: sqlite3.Row) -> _Job:
     return _Job(row["id"], row["enclosure_url"], dest, relative.as_posix())
 
 
+_WAKE_SECONDS = 0.5  # how often the main thread wakes while downloads run (to see Ctrl-C)
+
+
 class _DownloadRunner:
     """Run download jobs one at a time or in threads with one Session per thread."""
 
@@ -401,9 +404,15 @@ class _DownloadRunner:
             with ThreadPoolExecutor(max_workers=min(workers, len(jobs)),
                                     thread_name_prefix="download") as pool:
                 futures = {pool.submit(self._run_in_thread, job): job for job in jobs}
+                pending = set(futures)
                 try:
-                    for future in as_completed(futures):
-                        yield futures[future], future.result()
+                    while pending:
+                        # A timed wait: a Ctrl-C that lands just as an untimed wait
+                        # begins is only seen when a download ends (seconds later).
+                        done, pending = wait(pending, timeout=_WAKE_SECONDS,
+                                             return_when=FIRST_COMPLETED)
+                        for future in done:
+                            yield futures[future], future.result()
                 except BaseException:  # GeneratorExit or KeyboardInterrupt included
                     self.stopping.set()
                     pool.shutdown(cancel_futures=True)
