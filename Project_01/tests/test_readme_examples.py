@@ -63,9 +63,12 @@ def test_each_readme_has_examples() -> None:
     assert "console" in top
 
 
-def fake_run(argv: list[str]) -> tuple[str, str]:
-    """A CLI stand-in: echoes its arguments on stdout and says "warned" on stderr."""
-    return " ".join(argv) + "  \n\n", "WARNING warned\n"
+def fake_run(argv: list[str]) -> tuple[int, str, str]:
+    """A CLI stand-in: echoes its arguments on stdout and says "warned" on stderr; fails
+    (exit 2) when asked for ``--fail``."""
+    if "--fail" in argv:
+        return 2, "", "usage: ...\nerror: no such option --fail\n"
+    return 0, " ".join(argv) + "  \n\n", "WARNING warned\n"
 
 
 def test_update_rewrites_only_stale_blocks() -> None:
@@ -92,5 +95,14 @@ def test_console_block_shows_the_command_and_stderr() -> None:
 def test_marker_without_block_is_an_error() -> None:
     """A marker not directly followed by a fence cannot be checked, so it is refused."""
     text = "<!-- example: --top 1 -->\nprose\n```\nx\n```\n"
-    with pytest.raises(tool.ExampleMarkerError, match="1 of 1 example markers"):
+    with pytest.raises(tool.ExampleError, match="1 of 1 example markers"):
         tool.find_examples(text)
+
+
+def test_failing_command_behind_an_output_block_is_an_error() -> None:
+    """An empty block cannot pass for a command that fails; a console block shows the error."""
+    example, console = tool.find_examples("<!-- example: --fail -->\n```\n```\n"
+                                          "<!-- example: --fail -->\n```console\n```\n")
+    with pytest.raises(tool.ExampleError, match="exits 2: error: no such option --fail"):
+        tool.render(example, fake_run)
+    assert tool.render(console, fake_run).endswith("error: no such option --fail\n")

@@ -49,12 +49,13 @@ EXAMPLE = re.compile(
     r"^(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL)
 
-Runner = Callable[[list[str]], tuple[str, str]]
-"""Runs the CLI with these arguments; returns its (stdout, stderr)."""
+Runner = Callable[[list[str]], tuple[int, str, str]]
+"""Runs the CLI with these arguments; returns its (exit code, stdout, stderr)."""
 
 
-class ExampleMarkerError(ValueError):
-    """A marker comment that is not followed by a fenced block, or has bad arguments."""
+class ExampleError(ValueError):
+    """An example that cannot be checked: a marker without a fenced block after it, bad
+    arguments, or a command that fails behind a block that shows only its stdout."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class Example:
         try:
             return shlex.split(self.args)
         except ValueError as err:
-            raise ExampleMarkerError(f"bad arguments in <!-- example: {self.args} -->: "
+            raise ExampleError(f"bad arguments in <!-- example: {self.args} -->: "
                                      f"{err}") from err
 
 
@@ -85,7 +86,7 @@ def find_examples(text: str) -> list[Example]:
     """Every marked example of a README's ``text``, in order.
 
     Raises:
-        ExampleMarkerError: if a marker is not directly followed by a fenced block.
+        ExampleError: if a marker is not directly followed by a fenced block.
 
     >>> [example.args for example in find_examples(
     ...     "<!-- example: --top 1 -->\\n```json\\n{}\\n```\\n")]
@@ -96,7 +97,7 @@ def find_examples(text: str) -> list[Example]:
                 for match in EXAMPLE.finditer(text)]
     markers = len(MARKER.findall(text))
     if markers != len(examples):
-        raise ExampleMarkerError(f"{markers - len(examples)} of {markers} example markers "
+        raise ExampleError(f"{markers - len(examples)} of {markers} example markers "
                                  "are not directly followed by a fenced block")
     return examples
 
@@ -107,10 +108,18 @@ def normalise(block: str) -> str:
 
 
 def render(example: Example, run: Runner) -> str:
-    """The block ``example`` should hold: the CLI's real output (normalised, one final newline)."""
-    stdout, stderr = run(example.argv)
+    """The block ``example`` should hold: the CLI's real output (normalised, one final newline).
+
+    Raises:
+        ExampleError: if the command fails and the block is not a ``console`` one (which
+            would show the error).
+    """
+    code, stdout, stderr = run(example.argv)
     if example.info == "console":
         return normalise(f"$ {COMMAND} {example.args}\n{stdout}{stderr}") + "\n"
+    if code != 0:
+        last = (stderr.strip().splitlines() or ["(nothing on stderr)"])[-1]
+        raise ExampleError(f"example '{example.args}' exits {code}: {last}")
     return normalise(stdout) + "\n"
 
 
@@ -130,13 +139,13 @@ def cli_runner(cache_dir: Path) -> Runner:
     ``cache_dir`` as its cache and warnings and errors only on stderr."""
     env = {**os.environ, "PYTHONUTF8": "1"}
 
-    def run(argv: list[str]) -> tuple[str, str]:
+    def run(argv: list[str]) -> tuple[int, str, str]:
         done = subprocess.run(
             [sys.executable, str(SCRIPT), "--cache-dir", str(cache_dir),
              "--log-level", "WARNING", *argv],
             cwd=REPO_DIR, env=env, capture_output=True, text=True, encoding="utf-8",
             check=False)
-        return done.stdout, done.stderr
+        return done.returncode, done.stdout, done.stderr
     return run
 
 
@@ -159,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             text = path.read_text(encoding="utf-8")
             try:
                 new_text, changed = update_text(text, run)
-            except ExampleMarkerError as err:
+            except ExampleError as err:
                 logger.error("%s: %s", path, err)
                 return 1
             stale += changed
