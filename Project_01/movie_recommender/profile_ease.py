@@ -134,31 +134,46 @@ def chosen_items(model: LikedMatrices, limit: int | None = MAX_ITEMS,
     return eligible
 
 
-def gram(model: LikedMatrices, items: np.ndarray) -> np.ndarray:
-    """``X^T X`` of the liked matrix restricted to ``items`` (float64, dense)."""
+def liked_matrix(model: LikedMatrices, items: np.ndarray):
+    """The binary liked matrix ``X``, users by ``items`` (a ``scipy.sparse`` CSR matrix)."""
     sparse = importlib.import_module("scipy.sparse")  # only a fit needs it (0.1 s)
     column = np.full(model.n_items, -1, dtype=np.int64)
     column[items] = np.arange(len(items))
     users = np.repeat(np.arange(model.n_users), np.diff(model.user_indptr))
     cols = column[model.user_items]
     keep = cols >= 0
-    liked = sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
-                               (users[keep], cols[keep])),
-                              shape=(model.n_users, len(items)))
-    return (liked.T @ liked).toarray().astype(np.float64)
+    return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=np.float32),
+                              (users[keep], cols[keep])), shape=(model.n_users, len(items)))
 
 
-def ease_weights(gram_matrix: np.ndarray, regularisation: float) -> np.ndarray:
-    """EASE's B from the Gram matrix (float32, zero diagonal).
+def ease_weights(liked, regularisation: float) -> np.ndarray:
+    """EASE's B from the liked matrix ``X`` (dense or sparse): float32, zero diagonal.
 
-    >>> weights = ease_weights(np.array([[2.0, 1.0], [1.0, 2.0]]), 1.0)
-    >>> np.round(weights.astype(np.float64), 3).tolist()
+    With fewer users than movies (ml-latest-small: 610 users, 3,722 movies) it inverts
+    the users-by-users ``X X^T + lambda I`` instead (Woodbury): ``lambda P = I - X^T
+    (X X^T + lambda I)^-1 X`` gives the same B (the factor lambda cancels) 100 times faster.
+
+    >>> liked = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    >>> np.round(ease_weights(liked, 1.0).astype(np.float64), 3).tolist()
     [[0.0, 0.333], [0.333, 0.0]]
     """
-    precision = np.linalg.inv(gram_matrix + regularisation * np.eye(len(gram_matrix)))
+    n_users, n_items = liked.shape
+    if n_users < n_items:
+        dense = _dense(liked)
+        inner = np.linalg.inv(dense @ dense.T + regularisation * np.eye(n_users))
+        precision = np.eye(n_items) - dense.T @ inner @ dense
+    else:
+        gram = _dense(liked.T @ liked)
+        precision = np.linalg.inv(gram + regularisation * np.eye(n_items))
     weights = (-precision / np.diag(precision)).astype(np.float32)
     np.fill_diagonal(weights, 0.0)
     return weights
+
+
+def _dense(matrix) -> np.ndarray:
+    """A float64 ndarray of a dense or ``scipy.sparse`` matrix."""
+    return np.asarray(matrix.toarray() if hasattr(matrix, "toarray") else matrix,
+                      dtype=np.float64)
 
 
 def fit(model: LikedMatrices, regularisation: float = LAMBDA,
@@ -166,7 +181,8 @@ def fit(model: LikedMatrices, regularisation: float = LAMBDA,
     """Fit EASE on the most liked movies of ``model``."""
     items = chosen_items(model, limit)
     logger.info("fitting EASE on %d movies (once per data set)", len(items))
-    return EaseModel(items, ease_weights(gram(model, items), regularisation), model.n_items)
+    return EaseModel(items, ease_weights(liked_matrix(model, items), regularisation),
+                     model.n_items)
 
 
 def cache_folder(data_folder: Path, cache_dir: Path) -> Path | None:

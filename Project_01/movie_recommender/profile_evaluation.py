@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from movie_recommender import liked, profile_ease, profile_scorers
+from movie_recommender import MovieRecommenderError, liked, profile_ease, profile_scorers
 from movie_recommender.liked import LIKED_THRESHOLD, LikedMatrices, Ratings
 from movie_recommender.metrics import MethodResult, rank_of, summarise
 from movie_recommender.profile_ease import EaseModel
@@ -35,11 +35,15 @@ EASE_LAMBDAS = (10.0, 25.0, 50.0, 100.0, 200.0)
 COSINE = ProfileParams(alpha=0.0, beta=0.5, gamma=0.5, half_life=0.0, above_4=0.0)
 
 
+class NotEnoughLikesError(MovieRecommenderError):
+    """No user has enough liked ratings for the protocol."""
+
+
 def default_profile_grid() -> list[ProfileParams]:
     """Item-item candidates tried on the validation targets (the default first)."""
     grid = [profile_scorers.DEFAULT_PROFILE_PARAMS]
-    for alpha in (0.0, 0.5, 1.0):
-        for beta in (0.0, 0.3, 0.5):
+    for alpha in (0.0, 0.5):
+        for beta in (0.3, 0.5):
             for half_life in (0.0, 10.0, 50.0):
                 candidate = ProfileParams(alpha=alpha, beta=beta, gamma=0.5,
                                           half_life=half_life, above_4=0.5)
@@ -126,14 +130,14 @@ class FoldModels:
         self.model: LikedMatrices = liked.build_model(ratings.subset(train))
         self.popularity = self.model.item_likes().astype(np.float64)
         self.ease_items = profile_ease.chosen_items(self.model, min_likes=EASE_MIN_LIKES)
-        self._gram = profile_ease.gram(self.model, self.ease_items)
+        self._liked = profile_ease.liked_matrix(self.model, self.ease_items)
         self._ease: dict[float, EaseModel] = {}
 
     def ease(self, regularisation: float) -> EaseModel:
         """EASE with this lambda (fitted on first use)."""
         if regularisation not in self._ease:
             self._ease[regularisation] = EaseModel(
-                self.ease_items, profile_ease.ease_weights(self._gram, regularisation),
+                self.ease_items, profile_ease.ease_weights(self._liked, regularisation),
                 self.model.n_items)
         return self._ease[regularisation]
 
@@ -156,7 +160,7 @@ def evaluate_profiles(ratings: Ratings, *, k: int = 10, seed: int = 0,  # pylint
     """Run the protocol: tune on validation, report the test figures of each method."""
     split = profile_split(ratings, seed=seed, max_users=max_users)
     if not split.test:
-        raise ValueError(f"no user has {MIN_PROFILE_LIKES} liked ratings")
+        raise NotEnoughLikesError(f"no user has {MIN_PROFILE_LIKES} liked ratings")
     users = np.array([case.user for case in split.test])
     fold_models = [FoldModels(ratings, users[split.fold == f]) for f in range(FOLDS)]
     grid = list(grid or default_profile_grid())
@@ -183,8 +187,8 @@ def evaluate_profiles(ratings: Ratings, *, k: int = 10, seed: int = 0,  # pylint
     logger.info("EASE lambda chosen on validation: %s (HR@%d %.4f)", lambdas[best_lambda],
                 k, ease_results[best_lambda].hit_rate)
     methods: list[tuple[str, Callable[[FoldModels, Profile], np.ndarray]]] = [
-        ("item-item", item_item(grid[best])),
         ("ease", ease(lambdas[best_lambda], ease_recency)),
+        ("item-item", item_item(grid[best])),
         ("cosine", item_item(COSINE)),
         ("popular", lambda models, profile: models.popularity),
     ]

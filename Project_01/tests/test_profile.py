@@ -206,7 +206,7 @@ def test_profile_protocol_reports_every_method():
     """Profile protocol reports every method."""
     report = profile_evaluation.evaluate_profiles(
         _ratings_with_users(40, 60), grid=[profile_evaluation.COSINE], lambdas=(10.0,))
-    assert [r.method for r in report.results] == ["item-item", "ease", "cosine", "popular"]
+    assert [r.method for r in report.results] == ["ease", "item-item", "cosine", "popular"]
     assert all(r.n_users == report.n_eligible > 0 for r in report.results)
 
 
@@ -271,3 +271,43 @@ def test_ease_tops_up_with_item_item_when_it_finds_too_few(bundled):
     assert len(found) == 60 and "item-item" in methods
     assert methods == sorted(methods)  # EASE first ("ease" < "item-item"), then item-item
     assert len({rec.item for rec in found}) == 60
+
+
+def test_ease_dual_form_gives_the_same_weights():
+    """With fewer users than movies EASE inverts X X^T: the same B as inverting X^T X."""
+    liked_matrix = (np.random.default_rng(1).random((6, 9)) < 0.4).astype(np.float64)
+    dual = profile_ease.ease_weights(liked_matrix, 2.0)
+    primal = profile_ease.ease_weights(np.vstack([liked_matrix, np.zeros((4, 9))]), 2.0)
+    assert dual.shape == primal.shape == (9, 9)  # 10 rows: the primal (X^T X) path
+    np.testing.assert_allclose(dual, primal, atol=1e-5)
+    assert np.abs(dual).max() > 0.01 and not np.diag(dual).any()
+
+
+def test_evaluate_profile_protocol_on_the_command_line(capsys, tmp_path, make_movielens):
+    """--evaluate --protocol profile reports EASE, item-item, cosine and popular as JSON."""
+    ratings = _ratings_with_users(40, 60)
+    movies = [(item + 1, f"Film {item} (2000)", "Drama") for item in range(60)]
+    rows = [(int(u) + 1, int(i) + 1, float(r), 1_000_000 + int(t)) for u, i, r, t in zip(
+        ratings.user_idx, ratings.item_idx, ratings.rating, ratings.timestamp)]
+    folder = make_movielens(tmp_path / "set", movies, rows)
+    eligible = sum((ratings.rating[ratings.user_idx == u] >= 4).sum() >= 20 for u in range(40))
+    code, out, _ = run_cli(capsys, "--data-dir", str(folder), "--cache-dir",
+                           str(tmp_path / "cache"), "--evaluate", "--protocol", "profile",
+                           "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["protocol"] == "profile" and report["n_eligible"] == eligible > 0
+    assert [r["method"] for r in report["results"]] == ["ease", "item-item", "cosine",
+                                                        "popular"]
+    assert all(r["n_users"] == eligible and 0 <= r["hit_rate"] <= 1 for r in report["results"])
+    assert report["ease_lambda"] in profile_evaluation.EASE_LAMBDAS
+
+
+def test_evaluate_profile_protocol_without_enough_likes(capsys, tmp_path, make_movielens):
+    """A set where nobody has 20 likes cannot be evaluated: exit 1, one line."""
+    folder = make_movielens(tmp_path / "set", [(1, "Film (2000)", "Drama")],
+                            [(user, 1, 5.0, 1) for user in range(1, 30)])
+    code, out, err = run_cli(capsys, "--data-dir", str(folder), "--cache-dir",
+                             str(tmp_path / "cache"), "--evaluate", "--protocol", "profile")
+    assert (code, out) == (1, "")
+    assert "no user has 20 liked ratings" in err and len(err.strip().splitlines()) == 1
