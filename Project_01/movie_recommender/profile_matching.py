@@ -58,10 +58,10 @@ class ProfileMatcher:  # pylint: disable=too-few-public-methods
         table = self._titles.alias_text
         blob = table.blob.tobytes()
         offsets = table.offsets.tolist()
-        owners = self._titles.alias_movie.tolist()
         found: dict[bytes, list[int]] = {}
-        for row, owner in enumerate(owners):
-            found.setdefault(blob[offsets[row]:offsets[row + 1]], []).append(owner)
+        for start, stop, owner in zip(offsets[:-1], offsets[1:],
+                                      self._titles.alias_movie.tolist()):
+            found.setdefault(blob[start:stop], []).append(owner)
         return found
 
     def match(self, row: ExportRow) -> MatchedRow:
