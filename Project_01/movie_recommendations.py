@@ -303,8 +303,8 @@ def read_matched(recommender: Recommender, folder: Path, path: Path
         export = ratings_export.read_export(
             path, on_progress=lambda done: progress.update(done - progress.n))
     if export.duplicates:
-        logger.warning("%s: %d repeated rows merged (the newest kept)", path,
-                       export.duplicates)
+        logger.warning("%s: %d repeated %s merged (the newest kept)", path,
+                       export.duplicates, "row" if export.duplicates == 1 else "rows")
     links = read_links(folder) if export.format == ratings_export.IMDB else {}
     matcher = profile_matching.ProfileMatcher(recommender.catalog, recommender.titles, links)
     return export.format, profile_matching.match_rows(

@@ -28,6 +28,9 @@ from movie_recommender import MovieRecommenderError
 MAX_DISTINCT_ROWS = 100_000
 """More distinct movies than any person has rated: the file is not a personal export."""
 
+HEADER_SHOWN = 200
+"""An unknown header is quoted up to this many characters (control bytes as "?")."""
+
 LETTERBOXD, IMDB, PLAIN_ID, PLAIN_TITLE = "letterboxd", "imdb", "movieid", "title"
 FORMATS = {
     LETTERBOXD: ("date", "name", "year", "letterboxd uri"),
@@ -103,7 +106,8 @@ def recognise(header: list[str]) -> str:
     for name, needed in FORMATS.items():
         if fields.issuperset(needed):
             return name
-    raise RatingsFileError(f"unknown ratings format (header: {','.join(header)}); "
+    found = "".join(char if char.isprintable() else "?" for char in ",".join(header))
+    raise RatingsFileError(f"unknown ratings format (header: {found[:HEADER_SHOWN]}); "
                            f"accepted: {ACCEPTED}")
 
 
@@ -160,6 +164,9 @@ def _read_rows(path: Path, stream: io.BufferedIOBase,  # pylint: disable=too-man
             continue
         if on_progress is not None and number % 1000 == 0:
             on_progress(stream.tell())
+        if any("\n" in cell for cell in cells):  # titles never hold a line break
+            raise RatingsFileError(f"{path}, line {number}: a quote opened here is never "
+                                   "closed")
         fields = {name: cells[i].strip() if i < len(cells) else ""
                   for name, i in column.items()}
         try:

@@ -124,6 +124,11 @@ def test_cli_table_says_why(capsys, tmp_path, cache_dir):
     (b"userId,foo\n1,2\n", "unknown ratings format (header: userId,foo)"),
     (b"Date,Name,Year,Letterboxd URI,Rating\n2023-01-01,Alien,1979,u,7\n",
      "line 2: rating 7 is outside its scale 0.5-5"),
+    (b"Const,Your Rating,Date Rated,Title,URL,Title Type,Year\n"
+     b"tt0078748,11,2023-01-01,Alien,u,movie,1979\n", "line 2: rating 11 is outside its scale 1-10"),
+    (b'title,rating\nAlien,4\n"Aliens,5\nHeat,4\n', "line 3: a quote opened here is never closed"),
+    (b"\x00\x01\xff,x\n1,2\n", "unknown ratings format (header: ??ÿ,x)"),
+    (b"movieId,rating\nabc,4\n", "line 2: movieId 'abc' is not a number"),
 ])
 def test_bad_files_give_one_line(capsys, tmp_path, cache_dir, content, message):
     """Bad files give one line."""
@@ -132,6 +137,39 @@ def test_bad_files_give_one_line(capsys, tmp_path, cache_dir, content, message):
     code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", str(path))
     assert (code, out) == (1, "")
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_directory_and_missing_file_give_one_line(capsys, tmp_path, cache_dir):
+    """A directory or a missing path as --ratings-file: exit 1, one line."""
+    for path, message in ((tmp_path, "is a directory, not a ratings export"),
+                          (tmp_path / "nope.csv", "nope.csv not found")):
+        code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file",
+                                 str(path))
+        assert (code, out) == (1, "")
+        assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_large_diary_is_read_in_bounded_memory(tmp_path):
+    """Rewatches of a long diary are merged while reading: memory holds distinct rows only."""
+    path = tmp_path / "diary.csv"
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write("Date,Name,Year,Letterboxd URI,Rating\n")
+        for day in range(60_000):
+            stream.write(f"2023-01-01,Film {day % 50},2000,u,{1 + day % 5}\n")
+    seen = []
+    export = read_export(path, on_progress=seen.append)
+    assert len(export.rows) == 50 and export.duplicates == 60_000 - 50
+    assert seen == sorted(seen) and seen[-1] == path.stat().st_size and len(seen) > 10
+
+
+def test_too_many_distinct_movies_is_not_a_personal_export(tmp_path, monkeypatch):
+    """More distinct rows than MAX_DISTINCT_ROWS is refused with one line."""
+    monkeypatch.setattr(ratings_export, "MAX_DISTINCT_ROWS", 100)
+    path = tmp_path / "many.csv"
+    path.write_text("title,rating\n" + "".join(f"Film {n},4\n" for n in range(101)),
+                    encoding="utf-8")
+    with pytest.raises(RatingsFileError, match="more than 100 distinct movies"):
+        read_export(path)
 
 
 def test_nothing_matched_names_the_first_title(capsys, tmp_path, cache_dir):
