@@ -11,8 +11,9 @@ B is dense, so it covers at most ``MAX_ITEMS`` movies, the most liked ones (at l
 synthetic set (about 59,000 rated movies), the head that holds most likes: B is then
 400 MB of float32 (memory-mapped, a 2,000-movie profile reads 80 MB of it); the first
 ``--ratings-file`` there built the index and fitted B in 9 minutes (peak RSS 5.7 GB, on
-two busy cores), once. 20,000 would need 1.6 GB and about eight times the fitting time. A movie outside B is never recommended by EASE; when EASE finds fewer
-than asked (a profile of obscure movies, strict filters), item-item fills the rest.
+two busy cores), once. 20,000 would need 1.6 GB and about eight times the fitting time.
+A movie outside B is never recommended by EASE; when EASE finds fewer than asked (a
+profile of obscure movies, strict filters), item-item fills the rest.
 
 The cache is ``<index build folder>/ease-<version>-n<items>-l<lambda>/{items,weights}.npy``,
 written to a temporary folder and renamed; a superseded index build takes it along.
@@ -49,8 +50,9 @@ LAMBDA = 50.0
 """EASE's regularisation, chosen on the validation step of ``--evaluate`` on
 ml-latest-small (grid 10/25/50/100/200)."""
 
-RECENCY = ProfileParams(half_life=50.0, above_4=0.0)
-"""Weights of the profile's likes: recent ones count more, as item-item's."""
+RECENCY = ProfileParams(half_life=10.0, above_4=0.0)
+"""Weights of the profile's likes: the 10th most recent counts half (the half-life chosen
+on the validation step of ``--evaluate --protocol profile``), strong likes no more."""
 
 _VERSION = "v1"
 
