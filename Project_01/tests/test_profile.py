@@ -125,7 +125,8 @@ def test_cli_table_says_why(capsys, tmp_path, cache_dir):
     (b"Date,Name,Year,Letterboxd URI,Rating\n2023-01-01,Alien,1979,u,7\n",
      "line 2: rating 7 is outside its scale 0.5-5"),
     (b"Const,Your Rating,Date Rated,Title,URL,Title Type,Year\n"
-     b"tt0078748,11,2023-01-01,Alien,u,movie,1979\n", "line 2: rating 11 is outside its scale 1-10"),
+     b"tt0078748,11,2023-01-01,Alien,u,movie,1979\n",
+     "line 2: rating 11 is outside its scale 1-10"),
     (b'title,rating\nAlien,4\n"Aliens,5\nHeat,4\n', "line 3: a quote opened here is never closed"),
     (b"\x00\x01\xff,x\n1,2\n", "unknown ratings format (header: ??ÿ,x)"),
     (b"movieId,rating\nabc,4\n", "line 2: movieId 'abc' is not a number"),
