@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=scorers.DEFAULT_METHOD,
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
-                        help="output format of --movie-title and --evaluate")
+                        help="output format of --movie-title, --ratings-file and --evaluate")
     parser.add_argument("--dataset", choices=DATASETS, default=BUNDLED_DATASET,
                         help="MovieLens set; all but the bundled one are downloaded once")
     parser.add_argument("--data-dir", type=Path,
