@@ -39,6 +39,7 @@ ID_PREFIX = "id:"
 EVALUATION_K = 10
 BATCH_GIVE_UP = 20
 """A --batch file whose first this many lines all fail is not a list of titles."""
+PROTOCOLS = ("last-liked", "profile")
 CSV_HEADER_FIELDS = frozenset({"userid", "movieid", "rating", "timestamp", "tag", "genres"})
 
 
@@ -92,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "movieId,rating or title,rating[,year][,date])")
     query.add_argument("--evaluate", action="store_true",
                        help="measure every method offline (HR@10, NDCG@10) instead")
+    parser.add_argument("--protocol", choices=PROTOCOLS, default=PROTOCOLS[0],
+                        help="--evaluate: one liked movie as the query (last-liked), or a "
+                             "user's whole history as a --ratings-file profile (profile)")
     parser.add_argument("--year", type=int, help="only match movies from this year")
     parser.add_argument("--top", type=_positive, default=10, help="number of recommendations")
     parser.add_argument("--genre", action="append", default=[], metavar="G",
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=scorers.DEFAULT_METHOD,
                         help="how to score recommendations")
     parser.add_argument("--format", choices=("table", "json"), default="table",
-                        help="output format of --movie-title and --evaluate")
+                        help="output format of --movie-title, --ratings-file and --evaluate")
     parser.add_argument("--dataset", choices=DATASETS, default=BUNDLED_DATASET,
                         help="MovieLens set; all but the bundled one are downloaded once")
     parser.add_argument("--data-dir", type=Path,
@@ -247,6 +251,8 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     report = importlib.import_module("movie_recommender.report")
     movies = dataset.load_movies(folder / MOVIES_FILE)
     ratings = dataset.load_ratings(folder / RATINGS_FILE, movies.movie_ids)
+    if args.protocol == "profile":
+        return run_profile_evaluation(ratings, args)
     liked_users = ratings.user_idx[ratings.rating >= liked.LIKED_THRESHOLD]
     if not (np.bincount(liked_users) >= holdout.MIN_LIKED).any():
         raise dataset.DatasetError(f"cannot evaluate {folder}: no user has at least "
@@ -256,6 +262,17 @@ def run_evaluation(folder: Path, args: argparse.Namespace) -> str:
     if args.format == "json":
         return output.to_json(report.report_to_dict(measured), indent=2)
     return report.format_table(measured, EVALUATION_K)
+
+
+def run_profile_evaluation(ratings: liked.Ratings, args: argparse.Namespace) -> str:
+    """The user-profile protocol (what ``--ratings-file`` does) on ``ratings``, rendered."""
+    profile_evaluation = importlib.import_module("movie_recommender.profile_evaluation")
+    report = importlib.import_module("movie_recommender.report")
+    measured = profile_evaluation.evaluate_profiles(
+        ratings, k=EVALUATION_K, seed=args.seed, max_users=args.eval_users)
+    if args.format == "json":
+        return output.to_json(report.profile_report_to_dict(measured), indent=2)
+    return report.format_profile_table(measured, EVALUATION_K)
 
 
 def read_links(folder: Path) -> dict[int, int]:
@@ -286,8 +303,8 @@ def read_matched(recommender: Recommender, folder: Path, path: Path
         export = ratings_export.read_export(
             path, on_progress=lambda done: progress.update(done - progress.n))
     if export.duplicates:
-        logger.warning("%s: %d repeated rows merged (the newest kept)", path,
-                       export.duplicates)
+        logger.warning("%s: %d repeated %s merged (the newest kept)", path,
+                       export.duplicates, "row" if export.duplicates == 1 else "rows")
     links = read_links(folder) if export.format == ratings_export.IMDB else {}
     matcher = profile_matching.ProfileMatcher(recommender.catalog, recommender.titles, links)
     return export.format, profile_matching.match_rows(

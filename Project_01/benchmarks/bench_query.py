@@ -5,6 +5,12 @@ wall clock, with its peak resident memory read from ``os.wait4``. Run from anywh
 
     python Project_01/benchmarks/bench_query.py                 # bundled + 25M synthetic
     python Project_01/benchmarks/bench_query.py --synthetic-dir /data/synth-25m --runs 5
+    python Project_01/benchmarks/bench_query.py --profile --synthetic-dir /data/synth-25m \
+        --cache-dir /tmp/bench-cache     # warm --ratings-file (2,000 rows) vs one title
+
+``--profile`` times, warm, a 2,000-row Letterboxd export (``--ratings-file``) next to the
+single-title query, on the same index; a first untimed run of each builds the index and
+fits EASE (reused from ``--cache-dir`` when it holds them).
 
 The synthetic MovieLens-shaped set (25,000,095 ratings by default) is reused when
 ``<dir>/synthetic_meta.json`` exists, else made with
@@ -17,6 +23,7 @@ through ``fork`` before ``exec``, so a heavy parent would inflate every figure.
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import os
 import random
@@ -38,6 +45,7 @@ SYNTHETIC_TOOL = REPO_DIR.parent / "shared" / "tools" / "make_synthetic_movielen
 DEFAULT_SYNTHETIC_DIR = PROJECT_DIR / "benchmarks" / "output" / "synth-25m"
 QUERY = "Toy Story"
 BATCH_SIZE = 1000
+PROFILE_ROWS = 2000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -131,6 +139,42 @@ def batch_file(data_dir: Path, path: Path, size: int, seed: int = 0) -> Path:
     return path
 
 
+def profile_export(data_dir: Path, path: Path, size: int, seed: int = 0) -> Path:
+    """Write a Letterboxd ratings.csv of ``size`` random movies of ``data_dir`` into ``path``.
+
+    Titles are written as Letterboxd does ("The Godfather", 1972: no original-language
+    title in parentheses, the article in front); ratings are half stars,
+    about half of them liked (4 or more); dates are one day apart.
+    """
+    with (data_dir / "movies.csv").open(encoding="utf-8", newline="") as stream:
+        movies = [(re.sub(r"^(.*), (The|A|An)$", r"\2 \1", match.group(1)), match.group(2))
+                  for row in csv.DictReader(stream)
+                  if (match := re.match(r"^(.*?)(?:\s*\([^()]*\))?\s*\((\d{4})\)\s*$",
+                                        row["title"]))]
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["Date", "Name", "Year", "Letterboxd URI", "Rating"])
+        for day, (title, year) in enumerate(rng.sample(movies, min(size, len(movies)))):
+            writer.writerow([f"20{10 + day // 365:02d}-{1 + day % 365 // 31 % 12:02d}-"
+                             f"{1 + day % 28:02d}", title, year, f"https://boxd.it/b{day}",
+                             rng.choice(("2.5", "3", "3.5", "4", "4", "4.5", "5"))])
+    return path
+
+
+def bench_profile(name: str, data_dir: Path, cache: Path, work: Path, runs: int) -> list[Row]:
+    """Warm single-title query and warm 2,000-row ``--ratings-file``, side by side."""
+    print(f"== {name}: {data_dir} (cache {cache})", file=sys.stderr)
+    export = profile_export(data_dir, work / f"{name}-ratings.csv", PROFILE_ROWS)
+    title = cli_command(data_dir, cache, "--movie-title", QUERY)
+    profile = cli_command(data_dir, cache, "--ratings-file", str(export))
+    first = measure(profile)  # builds the index and fits EASE when the cache lacks them
+    print(f"  first --ratings-file (index and EASE if not cached): {first.seconds:.1f} s, "
+          f"{first.peak_mb:.0f} MB", file=sys.stderr)
+    return [repeat(f"{name} warm --movie-title", title, max(runs, 5)),
+            repeat(f"{name} warm --ratings-file {PROFILE_ROWS}", profile, max(runs, 5))]
+
+
 def bench_dataset(name: str, data_dir: Path, work: Path, runs: int, *,
                   original: bool) -> list[Row]:
     """All rows for one data set."""
@@ -185,6 +229,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="only benchmark the bundled ml-latest-small")
     parser.add_argument("--skip-original", action="store_true",
                         help="do not time the original approach")
+    parser.add_argument("--profile", action="store_true",
+                        help=f"time a warm {PROFILE_ROWS:,}-row --ratings-file next to the "
+                             "warm single-title query instead")
+    parser.add_argument("--cache-dir", type=Path,
+                        help="--profile: reuse this cache (index and EASE) instead of a "
+                             "temporary one")
     return parser
 
 
@@ -197,9 +247,14 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_synthetic:
         datasets.append(("synthetic-25m", ensure_synthetic(args.synthetic_dir)))
     with tempfile.TemporaryDirectory(prefix="bench-query-") as work:
-        rows = [row for name, folder in datasets
-                for row in bench_dataset(name, folder, Path(work), max(args.runs, 1),
-                                         original=not args.skip_original)]
+        if args.profile:
+            rows = [row for name, folder in datasets
+                    for row in bench_profile(name, folder, args.cache_dir or Path(work) / name,
+                                             Path(work), max(args.runs, 1))]
+        else:
+            rows = [row for name, folder in datasets
+                    for row in bench_dataset(name, folder, Path(work), max(args.runs, 1),
+                                             original=not args.skip_original)]
     print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     print_table(rows)
     return 0

@@ -19,6 +19,7 @@ A query that fails in ``--batch`` gives ``{"query": {...}, "error": "no movie ma
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from movie_recommender.catalog import Catalog
@@ -84,16 +85,23 @@ def format_table(answer: Answer, catalog: Catalog) -> str:
         lines.append("  (no movie passes the filters; try a lower --min-ratings or "
                      "another --genre)")
         return "\n".join(lines)
+    lines += ranked_lines(catalog, [(rec.item, rec.score, rec.reason)
+                                    for rec in answer.recommendations])
+    return "\n".join(lines)
+
+
+def ranked_lines(catalog: Catalog, ranked: Sequence[tuple[int, float, str]]) -> list[str]:
+    """The table of ranked movies, header first: ``ranked`` holds (position, score, reason)."""
     header = (f"{'Rank':>4}  {'Title':<{TITLE_WIDTH}}  {'Year':>4}  "
               f"{'Genres':<{GENRES_WIDTH}}  {'Score':>6}  Reason")
-    lines += [header, "-" * len(header)]
-    for rank, rec in enumerate(answer.recommendations, start=1):
-        title = _cut(catalog.title_without_year(rec.item), TITLE_WIDTH)
-        genres = _cut("|".join(catalog.genres(rec.item)), GENRES_WIDTH)
-        year = catalog.year(rec.item) or ""
+    lines = [header, "-" * len(header)]
+    for rank, (item, score, reason) in enumerate(ranked, start=1):
+        title = _cut(catalog.title_without_year(item), TITLE_WIDTH)
+        genres = _cut("|".join(catalog.genres(item)), GENRES_WIDTH)
+        year = catalog.year(item) or ""
         lines.append(f"{rank:>4}  {title:<{TITLE_WIDTH}}  {year:>4}  {genres:<{GENRES_WIDTH}}"
-                     f"  {rec.score:6.3f}  {rec.reason}")
-    return "\n".join(lines)
+                     f"  {score:6.3f}  {reason}")
+    return lines
 
 
 def _cut(text: str, width: int) -> str:

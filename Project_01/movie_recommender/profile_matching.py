@@ -43,34 +43,39 @@ class MatchedRow:
     score: float
 
 
-class ProfileMatcher:  # pylint: disable=too-few-public-methods
-    """Matches export rows to catalogue positions (see the module docstring)."""
+@dataclasses.dataclass(frozen=True)
+class ProfileMatcher:
+    """Matches export rows to catalogue positions (see the module docstring).
 
-    def __init__(self, catalog: Catalog, titles: TitleIndex,
-                 imdb_to_movie: Mapping[int, int] | None = None) -> None:
-        self._catalog = catalog
-        self._titles = titles
-        self._imdb_to_movie = imdb_to_movie or {}
+    Attributes:
+        catalog: the data set's movies.
+        titles: its title search.
+        imdb_to_movie: IMDb id -> movieId from ``links.csv`` (empty when it has none).
+    """
+
+    catalog: Catalog
+    titles: TitleIndex
+    imdb_to_movie: Mapping[int, int] = dataclasses.field(default_factory=dict)
 
     @functools.cached_property
     def _by_alias(self) -> dict[bytes, list[int]]:
         """Movie positions of each normalised alias (as UTF-8 bytes: nothing to decode)."""
-        table = self._titles.alias_text
+        table = self.titles.alias_text
         blob = table.blob.tobytes()
         offsets = table.offsets.tolist()
-        owners = self._titles.alias_movie.tolist()
         found: dict[bytes, list[int]] = {}
-        for row, owner in enumerate(owners):
-            found.setdefault(blob[offsets[row]:offsets[row + 1]], []).append(owner)
+        for start, stop, owner in zip(offsets[:-1], offsets[1:],
+                                      self.titles.alias_movie.tolist()):
+            found.setdefault(blob[start:stop], []).append(owner)
         return found
 
     def match(self, row: ExportRow) -> MatchedRow:
         """The movie of one row (by id, else by title and year)."""
         position = None
         if row.movie_id is not None:
-            position = self._catalog.position(row.movie_id)
-        elif row.imdb_id is not None and row.imdb_id in self._imdb_to_movie:
-            position = self._catalog.position(self._imdb_to_movie[row.imdb_id])
+            position = self.catalog.position(row.movie_id)
+        elif row.imdb_id is not None and row.imdb_id in self.imdb_to_movie:
+            position = self.catalog.position(self.imdb_to_movie[row.imdb_id])
         if position is not None:
             return MatchedRow(row, position, 1.0)
         if not row.title:
@@ -81,10 +86,10 @@ class ProfileMatcher:  # pylint: disable=too-few-public-methods
         exact = self._by_alias.get(normalize(row.title).encode("utf-8"), [])
         best = self._closest_year(exact, row.year)
         if best is not None:
-            off = row.year is not None and self._catalog.year(best) != row.year
+            off = row.year is not None and self.catalog.year(best) != row.year
             return MatchedRow(row, best, OFF_BY_A_YEAR if off else 1.0)
-        catalog = self._catalog
-        found = self._titles.search(row.title, catalog.n_ratings, catalog.years, k=SEARCHED)
+        catalog = self.catalog
+        found = self.titles.search(row.title, catalog.n_ratings, catalog.years, k=SEARCHED)
         found = [m for m in found if m.score >= MIN_MATCH_SCORE
                  and self._year_fits(m.position, row.year)]
         if not found:
@@ -94,7 +99,7 @@ class ProfileMatcher:  # pylint: disable=too-few-public-methods
         return MatchedRow(row, found[0].position, found[0].score)
 
     def _year_fits(self, position: int, year: int | None) -> bool:
-        movie_year = self._catalog.year(position)
+        movie_year = self.catalog.year(position)
         return year is None or movie_year is None or abs(movie_year - year) <= YEAR_TOLERANCE
 
     def _closest_year(self, positions: list[int], year: int | None) -> int | None:
@@ -104,8 +109,8 @@ class ProfileMatcher:  # pylint: disable=too-few-public-methods
         if not fitting:
             return None
         return min(fitting, key=lambda p: (
-            0 if year is None else abs((self._catalog.year(p) or year) - year),
-            -int(self._catalog.n_ratings[p]), p))
+            0 if year is None else abs((self.catalog.year(p) or year) - year),
+            -int(self.catalog.n_ratings[p]), p))
 
 
 def match_rows(matcher: ProfileMatcher, rows: Iterable[ExportRow]) -> list[MatchedRow]:

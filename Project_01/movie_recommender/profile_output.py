@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from movie_recommender.catalog import Catalog
-from movie_recommender.output import GENRES_WIDTH, TITLE_WIDTH, movie_fields
+from movie_recommender.output import movie_fields, ranked_lines
 from movie_recommender.profile_matching import MatchedRow
 from movie_recommender.profile_scorers import ProfileRecommendation
 
@@ -81,17 +81,6 @@ def format_profile_table(kind: str, matched: list[MatchedRow],
         lines.append("  (no movie passes the filters; try a lower --min-ratings or "
                      "another --genre)")
         return "\n".join(lines)
-    header = (f"{'Rank':>4}  {'Title':<{TITLE_WIDTH}}  {'Year':>4}  "
-              f"{'Genres':<{GENRES_WIDTH}}  {'Score':>6}  Reason")
-    lines += [header, "-" * len(header)]
-    for rank, rec in enumerate(recommendations, start=1):
-        title = _cut(catalog.title_without_year(rec.item), TITLE_WIDTH)
-        genres = _cut("|".join(catalog.genres(rec.item)), GENRES_WIDTH)
-        year = catalog.year(rec.item) or ""
-        lines.append(f"{rank:>4}  {title:<{TITLE_WIDTH}}  {year:>4}  {genres:<{GENRES_WIDTH}}"
-                     f"  {rec.score:6.3f}  {because_text(catalog, rec.because)}")
+    lines += ranked_lines(catalog, [(rec.item, rec.score, because_text(catalog, rec.because))
+                                    for rec in recommendations])
     return "\n".join(lines)
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "\u2026"

@@ -28,6 +28,9 @@ from movie_recommender import MovieRecommenderError
 MAX_DISTINCT_ROWS = 100_000
 """More distinct movies than any person has rated: the file is not a personal export."""
 
+HEADER_SHOWN = 200
+"""An unknown header is quoted up to this many characters (control bytes as "?")."""
+
 LETTERBOXD, IMDB, PLAIN_ID, PLAIN_TITLE = "letterboxd", "imdb", "movieid", "title"
 FORMATS = {
     LETTERBOXD: ("date", "name", "year", "letterboxd uri"),
@@ -103,7 +106,8 @@ def recognise(header: list[str]) -> str:
     for name, needed in FORMATS.items():
         if fields.issuperset(needed):
             return name
-    raise RatingsFileError(f"unknown ratings format (header: {','.join(header)}); "
+    found = "".join(char if char.isprintable() else "?" for char in ",".join(header))
+    raise RatingsFileError(f"unknown ratings format (header: {found[:HEADER_SHOWN]}); "
                            f"accepted: {ACCEPTED}")
 
 
@@ -144,28 +148,18 @@ def read_export(path: Path, on_progress: Callable[[int], None] | None = None) ->
         raise RatingsFileError(f"{path} is not a readable CSV file: {err}") from err
 
 
-def _read_rows(path: Path, stream: io.BufferedIOBase,  # pylint: disable=too-many-locals
+def _read_rows(path: Path, stream: io.BufferedIOBase,
                on_progress: Callable[[int], None] | None) -> Export:
     reader = csv.reader(decoded_lines(stream))
     header = next((row for row in reader if any(cell.strip() for cell in row)), None)
     if header is None:
         raise RatingsFileError(f"{path} is empty")
     kind = recognise(header)
-    column = {name.strip().casefold(): i for i, name in reversed(list(enumerate(header)))}
-    parse = _ROW_PARSERS[kind]
     kept: dict[tuple, ExportRow] = {}
     duplicates = 0
-    for number, cells in enumerate(reader, start=2):
-        if not any(cell.strip() for cell in cells):
-            continue
+    for number, row in enumerate(_parsed_rows(path, reader, header, kind), start=1):
         if on_progress is not None and number % 1000 == 0:
             on_progress(stream.tell())
-        fields = {name: cells[i].strip() if i < len(cells) else ""
-                  for name, i in column.items()}
-        try:
-            row = parse(number, fields)
-        except ValueError as err:
-            raise RatingsFileError(f"{path}, line {number}: {err}") from None
         key = row.key()
         if key in kept:
             duplicates += 1
@@ -181,6 +175,25 @@ def _read_rows(path: Path, stream: io.BufferedIOBase,  # pylint: disable=too-man
     if not kept:
         raise RatingsFileError(f"{path} has a header but no rows")
     return Export(kind, list(kept.values()), duplicates)
+
+
+def _parsed_rows(path: Path, reader: Iterator[list[str]], header: list[str],
+                 kind: str) -> Iterator[ExportRow]:
+    """The non-blank rows after the header, parsed and checked (line numbers from 2)."""
+    column = {name.strip().casefold(): i for i, name in reversed(list(enumerate(header)))}
+    parse = _ROW_PARSERS[kind]
+    for number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if any("\n" in cell for cell in cells):  # titles never hold a line break
+            raise RatingsFileError(f"{path}, line {number}: a quote opened here is never "
+                                   "closed")
+        fields = {name: cells[i].strip() if i < len(cells) else ""
+                  for name, i in column.items()}
+        try:
+            yield parse(number, fields)
+        except ValueError as err:
+            raise RatingsFileError(f"{path}, line {number}: {err}") from None
 
 
 def parse_rating(text: str, low: float, high: float, steps: int) -> float | None:

@@ -124,6 +124,12 @@ def test_cli_table_says_why(capsys, tmp_path, cache_dir):
     (b"userId,foo\n1,2\n", "unknown ratings format (header: userId,foo)"),
     (b"Date,Name,Year,Letterboxd URI,Rating\n2023-01-01,Alien,1979,u,7\n",
      "line 2: rating 7 is outside its scale 0.5-5"),
+    (b"Const,Your Rating,Date Rated,Title,URL,Title Type,Year\n"
+     b"tt0078748,11,2023-01-01,Alien,u,movie,1979\n",
+     "line 2: rating 11 is outside its scale 1-10"),
+    (b'title,rating\nAlien,4\n"Aliens,5\nHeat,4\n', "line 3: a quote opened here is never closed"),
+    (b"\x00\x01\xff,x\n1,2\n", "unknown ratings format (header: ??ÿ,x)"),
+    (b"movieId,rating\nabc,4\n", "line 2: movieId 'abc' is not a number"),
 ])
 def test_bad_files_give_one_line(capsys, tmp_path, cache_dir, content, message):
     """Bad files give one line."""
@@ -132,6 +138,39 @@ def test_bad_files_give_one_line(capsys, tmp_path, cache_dir, content, message):
     code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file", str(path))
     assert (code, out) == (1, "")
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_directory_and_missing_file_give_one_line(capsys, tmp_path, cache_dir):
+    """A directory or a missing path as --ratings-file: exit 1, one line."""
+    for path, message in ((tmp_path, "is a directory, not a ratings export"),
+                          (tmp_path / "nope.csv", "nope.csv not found")):
+        code, out, err = run_cli(capsys, "--cache-dir", str(cache_dir), "--ratings-file",
+                                 str(path))
+        assert (code, out) == (1, "")
+        assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_large_diary_is_read_in_bounded_memory(tmp_path):
+    """Rewatches of a long diary are merged while reading: memory holds distinct rows only."""
+    path = tmp_path / "diary.csv"
+    with path.open("w", encoding="utf-8") as stream:
+        stream.write("Date,Name,Year,Letterboxd URI,Rating\n")
+        for day in range(60_000):
+            stream.write(f"2023-01-01,Film {day % 50},2000,u,{1 + day % 5}\n")
+    seen = []
+    export = read_export(path, on_progress=seen.append)
+    assert len(export.rows) == 50 and export.duplicates == 60_000 - 50
+    assert seen == sorted(seen) and seen[-1] == path.stat().st_size and len(seen) > 10
+
+
+def test_too_many_distinct_movies_is_not_a_personal_export(tmp_path, monkeypatch):
+    """More distinct rows than MAX_DISTINCT_ROWS is refused with one line."""
+    monkeypatch.setattr(ratings_export, "MAX_DISTINCT_ROWS", 100)
+    path = tmp_path / "many.csv"
+    path.write_text("title,rating\n" + "".join(f"Film {n},4\n" for n in range(101)),
+                    encoding="utf-8")
+    with pytest.raises(RatingsFileError, match="more than 100 distinct movies"):
+        read_export(path)
 
 
 def test_nothing_matched_names_the_first_title(capsys, tmp_path, cache_dir):
@@ -206,7 +245,7 @@ def test_profile_protocol_reports_every_method():
     """Profile protocol reports every method."""
     report = profile_evaluation.evaluate_profiles(
         _ratings_with_users(40, 60), grid=[profile_evaluation.COSINE], lambdas=(10.0,))
-    assert [r.method for r in report.results] == ["item-item", "ease", "cosine", "popular"]
+    assert [r.method for r in report.results] == ["ease", "item-item", "cosine", "popular"]
     assert all(r.n_users == report.n_eligible > 0 for r in report.results)
 
 
@@ -271,3 +310,43 @@ def test_ease_tops_up_with_item_item_when_it_finds_too_few(bundled):
     assert len(found) == 60 and "item-item" in methods
     assert methods == sorted(methods)  # EASE first ("ease" < "item-item"), then item-item
     assert len({rec.item for rec in found}) == 60
+
+
+def test_ease_dual_form_gives_the_same_weights():
+    """With fewer users than movies EASE inverts X X^T: the same B as inverting X^T X."""
+    liked_matrix = (np.random.default_rng(1).random((6, 9)) < 0.4).astype(np.float64)
+    dual = profile_ease.ease_weights(liked_matrix, 2.0)
+    primal = profile_ease.ease_weights(np.vstack([liked_matrix, np.zeros((4, 9))]), 2.0)
+    assert dual.shape == primal.shape == (9, 9)  # 10 rows: the primal (X^T X) path
+    np.testing.assert_allclose(dual, primal, atol=1e-5)
+    assert np.abs(dual).max() > 0.01 and not np.diag(dual).any()
+
+
+def test_evaluate_profile_protocol_on_the_command_line(capsys, tmp_path, make_movielens):
+    """--evaluate --protocol profile reports EASE, item-item, cosine and popular as JSON."""
+    ratings = _ratings_with_users(40, 60)
+    movies = [(item + 1, f"Film {item} (2000)", "Drama") for item in range(60)]
+    rows = [(int(u) + 1, int(i) + 1, float(r), 1_000_000 + int(t)) for u, i, r, t in zip(
+        ratings.user_idx, ratings.item_idx, ratings.rating, ratings.timestamp)]
+    folder = make_movielens(tmp_path / "set", movies, rows)
+    eligible = sum((ratings.rating[ratings.user_idx == u] >= 4).sum() >= 20 for u in range(40))
+    code, out, _ = run_cli(capsys, "--data-dir", str(folder), "--cache-dir",
+                           str(tmp_path / "cache"), "--evaluate", "--protocol", "profile",
+                           "--format", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert report["protocol"] == "profile" and report["n_eligible"] == eligible > 0
+    assert [r["method"] for r in report["results"]] == ["ease", "item-item", "cosine",
+                                                        "popular"]
+    assert all(r["n_users"] == eligible and 0 <= r["hit_rate"] <= 1 for r in report["results"])
+    assert report["ease_lambda"] in profile_evaluation.EASE_LAMBDAS
+
+
+def test_evaluate_profile_protocol_without_enough_likes(capsys, tmp_path, make_movielens):
+    """A set where nobody has 20 likes cannot be evaluated: exit 1, one line."""
+    folder = make_movielens(tmp_path / "set", [(1, "Film (2000)", "Drama")],
+                            [(user, 1, 5.0, 1) for user in range(1, 30)])
+    code, out, err = run_cli(capsys, "--data-dir", str(folder), "--cache-dir",
+                             str(tmp_path / "cache"), "--evaluate", "--protocol", "profile")
+    assert (code, out) == (1, "")
+    assert "no user has 20 liked ratings" in err and len(err.strip().splitlines()) == 1
