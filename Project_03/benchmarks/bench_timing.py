@@ -30,6 +30,18 @@ def _cpu_seconds_of_children() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _loop_seconds() -> float:
+    """CPU seconds of a fixed 10-million-step Python loop: how fast this machine is now.
+
+    On a shared machine every figure moves with it, so it is printed beside them.
+    """
+    started = time.process_time()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.process_time() - started
+
+
 def _run_times(command: list[str], repeats: int,
                expect_exit: int) -> tuple[list[float], list[float]]:
     """Run ``command`` ``repeats`` times; return the wall and the CPU seconds of each run."""
@@ -80,7 +92,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         commands = _commands(sys.executable, Path(tmp))
         print(f"load average before: {' '.join(f'{v:.2f}' for v in os.getloadavg())} "
-              f"on {os.cpu_count()} cores; {args.repeats} runs each")
+              f"on {os.cpu_count()} cores; {args.repeats} runs each; a 10M-step Python loop "
+              f"takes {_loop_seconds():.2f} s CPU")
         print(f"{'command':<30}{'median s':>10}{'min s':>8}{'CPU s':>8}  goal (median wall)")
         for name, command, expect_exit, goal in commands:
             wall, cpu = _run_times(command, args.repeats, expect_exit)
@@ -88,7 +101,8 @@ def main() -> int:
                 f"<= {goal:g} s {'PASS' if statistics.median(wall) <= goal else 'FAIL'}"
             print(f"{name:<30}{statistics.median(wall):>10.2f}{min(wall):>8.2f}"
                   f"{statistics.median(cpu):>8.2f}  {verdict}", flush=True)
-        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+        print(f"load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+              f"the loop takes {_loop_seconds():.2f} s CPU")
     return 0
 
 
