@@ -54,6 +54,7 @@ from podcast_pipeline.http_client import (FeedFetchError, clone_session, fetch_f
                                           make_session)
 from podcast_pipeline.run_lock import RunLock
 from podcast_pipeline.transcript_formats import Segment
+from podcast_pipeline.transcript_step import TranscriptsSummary
 from podcast_pipeline.settings import (AUDIO_DIRNAME, DB_FILENAME, DEFAULT_TIMEOUT,
                                        DEFAULT_WORKERS, FEEDS_DIRNAME, TRANSCRIPTS_DIRNAME)
 
@@ -126,24 +127,6 @@ class DownloadSummary:
     bytes: int = 0
     files: tuple[str, ...] = ()
     errors: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TranscriptsSummary:
-    """What ``fetch_transcripts`` did with the publishers' transcript and chapters links.
-
-    ``fetched`` documents stored, ``unchanged`` (a 304), ``failed`` (one warning each,
-    in ``warnings``), ``skipped`` (failed recently, not retried yet); ``segments`` and
-    ``chapters`` count what was stored.
-    """
-
-    fetched: int = 0
-    unchanged: int = 0
-    failed: int = 0
-    skipped: int = 0
-    segments: int = 0
-    chapters: int = 0
-    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -477,10 +460,7 @@ def fetch_transcripts(data_dir: Path, *, session: requests.Session | None = None
     if links.fetched or links.failed:
         logger.info("transcripts and chapters: %d fetched, %d unchanged, %d failed",
                     links.fetched, links.unchanged, links.failed)
-    return TranscriptsSummary(fetched=links.fetched, unchanged=links.unchanged,
-                              failed=links.failed, skipped=links.skipped,
-                              segments=links.segments, chapters=links.chapters,
-                              warnings=tuple(links.warnings))
+    return links
 
 
 def sync(data_dir: Path, subscription_urls: Iterable[str], *,

@@ -13,6 +13,7 @@ only, remembered in ``link_failures``; the same URL is tried again after
 """
 import logging
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,9 +34,14 @@ RETRY_FAILED_AFTER = timedelta(hours=20)
 DEFAULT_MAX_EPISODES = 50  # newest episodes with links looked at per run
 
 
-@dataclass
-class LinkSummary:
-    """What the step did, by outcome (JSON-able through ``as_dict``)."""
+@dataclass(frozen=True)
+class TranscriptsSummary:
+    """What ``fetch_links`` did with the publishers' transcript and chapters links.
+
+    ``fetched`` documents stored, ``unchanged`` (a 304), ``failed`` (one warning each,
+    in ``warnings``), ``skipped`` (failed recently, not retried yet); ``segments`` and
+    ``chapters`` count what was stored.
+    """
 
     fetched: int = 0
     unchanged: int = 0
@@ -43,16 +49,12 @@ class LinkSummary:
     skipped: int = 0
     segments: int = 0
     chapters: int = 0
-    warnings: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, object]:
-        """The counts and warnings as a plain dict."""
-        return dict(self.__dict__)
+    warnings: tuple[str, ...] = ()
 
 
 def fetch_links(conn: sqlite3.Connection, session: requests.Session, folder: Path, *,
                 max_episodes: int | None = DEFAULT_MAX_EPISODES,
-                timeout: float = 30.0) -> LinkSummary:
+                timeout: float = 30.0) -> TranscriptsSummary:
     """Fetch and store the transcripts and chapters of the newest episodes that have them.
 
     Args:
@@ -62,28 +64,31 @@ def fetch_links(conn: sqlite3.Connection, session: requests.Session, folder: Pat
         max_episodes: newest episodes with links to look at (None: all).
         timeout: seconds to wait for a connection or the next bytes.
     """
-    summary = LinkSummary()
+    counts: Counter[str] = Counter()
+    warnings: list[str] = []
     for episode_id, feed_language in segment_store.episodes_with_links(conn, max_episodes):
         links, chapters_url = segment_store.links_of(conn, episode_id)
         chosen = choose_transcript(links, feed_language)
-        job = _Job(conn, session, folder, timeout, episode_id, summary)
+        job = _Job(conn, session, folder, timeout, episode_id, counts, warnings)
         if chosen is not None:
             job.transcript(chosen)
         if chapters_url:
             job.chapters(chapters_url)
-    return summary
+    return TranscriptsSummary(**counts, warnings=tuple(warnings))
 
 
 @dataclass
 class _Job:
-    """One episode's fetches, and where their outcomes are counted."""
+    """One episode's fetches, and where their outcomes are counted (by the names of
+    ``TranscriptsSummary``'s fields) and their warnings kept."""
 
     conn: sqlite3.Connection
     session: requests.Session
     folder: Path
     timeout: float
     episode_id: int
-    summary: LinkSummary
+    counts: Counter[str]
+    warnings: list[str] = field(default_factory=list)
 
     def transcript(self, link: TranscriptLink) -> None:
         """Fetch, parse and store the chosen transcript (or find it unchanged)."""
@@ -103,7 +108,7 @@ class _Job:
                 segment_store.mark_transcript_checked(self.conn, self.episode_id,
                                                       etag=fetched.etag,
                                                       last_modified=fetched.last_modified)
-                self.summary.unchanged += 1
+                self.counts["unchanged"] += 1
                 return
             if fetched.path is None:
                 raise DocumentFetchError(f"{link.url} answered 304 to a plain GET")
@@ -116,10 +121,10 @@ class _Job:
                                   language=link.language, etag=fetched.etag,
                                   last_modified=fetched.last_modified, sha256=fetched.sha256)
         with transaction(self.conn):
-            self.summary.segments += segment_store.replace_transcript(
+            self.counts["segments"] += segment_store.replace_transcript(
                 self.conn, self.episode_id, source, segments)
             segment_store.clear_link_failure(self.conn, self.episode_id, "transcript")
-        self.summary.fetched += 1
+        self.counts["fetched"] += 1
 
     def chapters(self, url: str) -> None:
         """Fetch, parse and store the chapters (or find them unchanged)."""
@@ -137,7 +142,7 @@ class _Job:
                 segment_store.mark_chapters_checked(self.conn, self.episode_id,
                                                     etag=fetched.etag,
                                                     last_modified=fetched.last_modified)
-                self.summary.unchanged += 1
+                self.counts["unchanged"] += 1
                 return
             if fetched.path is None:
                 raise DocumentFetchError(f"{url} answered 304 to a plain GET")
@@ -146,11 +151,11 @@ class _Job:
             self._fail("chapters", url, str(err))
             return
         with transaction(self.conn):
-            self.summary.chapters += segment_store.replace_chapters(
+            self.counts["chapters"] += segment_store.replace_chapters(
                 self.conn, self.episode_id, chapters, url=url, etag=fetched.etag,
                 last_modified=fetched.last_modified)
             segment_store.clear_link_failure(self.conn, self.episode_id, "chapters")
-        self.summary.fetched += 1
+        self.counts["fetched"] += 1
 
     def _recently_failed(self, kind: str, url: str) -> bool:
         failure = segment_store.link_failure(self.conn, self.episode_id, kind)
@@ -160,12 +165,12 @@ class _Job:
             tzinfo=timezone.utc)
         if datetime.now(timezone.utc) - failed_at >= RETRY_FAILED_AFTER:
             return False
-        self.summary.skipped += 1
+        self.counts["skipped"] += 1
         return True
 
     def _fail(self, kind: str, url: str, error: str) -> None:
         message = f"episode {self.episode_id}: {kind} not stored: {error}"
         logger.warning("%s", message)
-        self.summary.warnings.append(message)
-        self.summary.failed += 1
+        self.warnings.append(message)
+        self.counts["failed"] += 1
         segment_store.record_link_failure(self.conn, self.episode_id, kind, url, error)
