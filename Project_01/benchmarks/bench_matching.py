@@ -18,6 +18,7 @@ import csv
 import importlib
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -61,12 +62,7 @@ def match_all(folder: Path, shift_years: bool) -> tuple[dict[str, int], list[str
     """Counts of right, wrong and unmatched rows, and a line for each miss."""
     if str(PROJECT_DIR) not in sys.path:
         sys.path.insert(0, str(PROJECT_DIR))
-    index_build = importlib.import_module("movie_recommender.index_build")
-    recommender = importlib.import_module("movie_recommender.recommender").Recommender
-    matching = importlib.import_module("movie_recommender.profile_matching")
-    export_row = importlib.import_module("movie_recommender.ratings_export").ExportRow
-    built = recommender.from_arrays(index_build.build_arrays(folder, progress=False))
-    matcher = matching.ProfileMatcher(built.catalog, built.titles, {})
+    match = matcher_of(folder)
     counts = {"right": 0, "wrong": 0, "unmatched": 0}
     misses = []
     for line, (movie_id, title) in enumerate(rated_titles(folder).items(), start=2):
@@ -74,14 +70,29 @@ def match_all(folder: Path, shift_years: bool) -> tuple[dict[str, int], list[str
         if named is None:
             continue
         name, year = named[0], named[1] + int(shift_years and line % 5 == 0)
-        position = matcher.match(export_row(line, name, year, None, None, 4.0, None)).position
-        found = None if position is None else int(built.catalog.movie_ids[position])
+        found = match(line, name, year)
         outcome = ("right" if found == movie_id else
                    "unmatched" if found is None else "wrong")
         counts[outcome] += 1
         if outcome != "right":
             misses.append(f"  {name!r} ({year}) for {title}: {outcome}, got movieId {found}")
     return counts, misses
+
+
+def matcher_of(folder: Path) -> Callable[[int, str, int], int | None]:
+    """A function (line, name, year) -> the movieId ``--ratings-file`` matches on the data
+    set in ``folder``, or None."""
+    index_build = importlib.import_module("movie_recommender.index_build")
+    recommender = importlib.import_module("movie_recommender.recommender").Recommender
+    built = recommender.from_arrays(index_build.build_arrays(folder, progress=False))
+    matching = importlib.import_module("movie_recommender.profile_matching")
+    export_row = importlib.import_module("movie_recommender.ratings_export").ExportRow
+    matcher = matching.ProfileMatcher(built.catalog, built.titles, {})
+
+    def match(line: int, name: str, year: int) -> int | None:
+        position = matcher.match(export_row(line, name, year, None, None, 4.0, None)).position
+        return None if position is None else int(built.catalog.movie_ids[position])
+    return match
 
 
 def main(argv: list[str] | None = None) -> int:

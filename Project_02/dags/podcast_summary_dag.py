@@ -2,9 +2,10 @@
 
 A thin adapter: every task calls the same ``podcast_pipeline.pipeline`` step as
 the command line (prepare -> fetch each feed -> store each feed -> download ->
-the publishers' transcripts and chapters -> transcribe when enabled) and passes only small plain values (paths, counts) through
-XCom: each step's dataclass is turned into a dict with ``dataclasses.asdict`` here,
-at the DAG's edge, and ``store`` rebuilds the ``FetchedFeed`` from its dict. Parsing
+the publishers' transcripts and chapters -> transcribe when enabled) and passes only
+small plain values (paths, counts) through XCom: each step's dataclass is turned
+into a dict with ``dataclasses.asdict`` here, at the DAG's edge, and ``store``
+rebuilds the ``FetchedFeed`` from its dict. Parsing
 this file does no I/O: settings are read inside the tasks.
 
 Settings, each an Airflow Variable (also settable as ``AIRFLOW_VAR_<NAME>``):
