@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 MIN_PROFILE_LIKES = 20
 FOLDS = 5
-EASE_MIN_LIKES = 2
-"""EASE covers the movies liked by at least this many training users (others score 0)."""
 EASE_LAMBDAS = (10.0, 25.0, 50.0, 100.0, 200.0)
 COSINE = ProfileParams(alpha=0.0, beta=0.5, gamma=0.5, half_life=0.0, above_4=0.0)
 
@@ -134,7 +132,7 @@ class FoldModels:
         train = ~np.isin(ratings.user_idx, evaluated)
         self.model: LikedMatrices = liked.build_model(ratings.subset(train))
         self.popularity = self.model.item_likes().astype(np.float64)
-        self.ease_items = profile_ease.chosen_items(self.model, min_likes=EASE_MIN_LIKES)
+        self.ease_items = profile_ease.chosen_items(self.model)  # as --ratings-file does
         self._liked = profile_ease.liked_matrix(self.model, self.ease_items)
         self._ease: dict[float, EaseModel] = {}
 
