@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import importlib
 import os
 import random
 import re
@@ -142,15 +143,14 @@ def batch_file(data_dir: Path, path: Path, size: int, seed: int = 0) -> Path:
 def profile_export(data_dir: Path, path: Path, size: int, seed: int = 0) -> Path:
     """Write a Letterboxd ratings.csv of ``size`` random movies of ``data_dir`` into ``path``.
 
-    Titles are written as Letterboxd does ("The Godfather", 1972: no original-language
-    title in parentheses, the article in front); ratings are half stars,
-    about half of them liked (4 or more); dates are one day apart.
+    Titles are written as Letterboxd does (``bench_matching.letterboxd_name``: "The
+    Godfather", 1972); ratings are half stars, about half of them liked (4 or more); dates
+    are one day apart.
     """
+    letterboxd_name = importlib.import_module("bench_matching").letterboxd_name
     with (data_dir / "movies.csv").open(encoding="utf-8", newline="") as stream:
-        movies = [(re.sub(r"^(.*), (The|A|An)$", r"\2 \1", match.group(1)), match.group(2))
-                  for row in csv.DictReader(stream)
-                  if (match := re.match(r"^(.*?)(?:\s*\([^()]*\))?\s*\((\d{4})\)\s*$",
-                                        row["title"]))]
+        movies = [named for row in csv.DictReader(stream)
+                  if (named := letterboxd_name(row["title"])) is not None]
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8", newline="") as stream:
         writer = csv.writer(stream)
